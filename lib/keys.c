@@ -1,3 +1,220 @@
-/* SPDX-License-Identifier: Apache-2.0 */
-/* stub: to be written */
-#include "fwguard/fwguard.h"
+/* Key loading, key ids and the ECDH -> HKDF tag key (§1, §2).
+ * SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "fwguard/keys.h"
+#include "fwguard/codec.h"
+
+/* A DER SPKI of a P-256 key is 91 bytes; allow some slack for the parser
+ * to give a precise answer, but bound the work. */
+#define SPKI_DER_MAX 256
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+	if(err != NULL && errlen > 0) snprintf(err, errlen, "%s", msg);
+}
+
+static bool key_is_p256(EVP_PKEY *key)
+{
+	char group[64];
+	size_t glen = 0;
+	if(key == NULL || !EVP_PKEY_is_a(key, "EC")) return false;
+	if(EVP_PKEY_get_group_name(key, group, sizeof(group), &glen) != 1) return false;
+	return strcasecmp(group, "prime256v1") == 0 || strcasecmp(group, "P-256") == 0;
+}
+
+/* Never prompt for a pass phrase: an encrypted key is an error. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf; (void)size; (void)rwflag; (void)u;
+	return 0;
+}
+
+int fwg_key_load_private_pem(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+{
+	if(path == NULL || out == NULL){
+		set_err(err, errlen, "no key path");
+		return -1;
+	}
+	BIO *bio = BIO_new_file(path, "r");
+	if(bio == NULL){
+		ERR_clear_error();
+		set_err(err, errlen, "cannot open key file");
+		return -1;
+	}
+	EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	if(key == NULL){
+		ERR_clear_error();
+		set_err(err, errlen, "not a PEM private key (or encrypted)");
+		return -1;
+	}
+	if(!key_is_p256(key)){
+		EVP_PKEY_free(key);
+		ERR_clear_error();
+		set_err(err, errlen, "key is not EC P-256 (prime256v1)");
+		return -1;
+	}
+	ERR_clear_error(); /* decoders may leave errors of tried formats */
+	*out = key;
+	return 0;
+}
+
+static int der_is_canonical(EVP_PKEY *key, const uint8_t *der, size_t len)
+{
+	uint8_t *re = NULL;
+	size_t relen = 0;
+	if(fwg_key_public_der(key, &re, &relen) != 0) return 0;
+	int ok = relen == len && memcmp(re, der, len) == 0;
+	OPENSSL_free(re);
+	return ok;
+}
+
+int fwg_key_parse_public_b64(const char *b64, size_t len, EVP_PKEY **out)
+{
+	uint8_t der[SPKI_DER_MAX];
+	size_t derlen = 0;
+	if(b64 == NULL || out == NULL || len == 0 || len > (SPKI_DER_MAX / 3) * 4) return -1;
+	if(fwg_b64_decode(b64, len, der, sizeof(der), &derlen) != 0 || derlen == 0) return -1;
+	const unsigned char *p = der;
+	EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)derlen);
+	if(key == NULL){
+		ERR_clear_error();
+		return -1;
+	}
+	/* no trailing bytes, P-256 only, and the exact DER we would produce
+	 * (so the key id of the text equals the key id of the key) */
+	if(p != der + derlen || !key_is_p256(key) || !der_is_canonical(key, der, derlen)){
+		EVP_PKEY_free(key);
+		ERR_clear_error();
+		return -1;
+	}
+	ERR_clear_error();
+	*out = key;
+	return 0;
+}
+
+int fwg_key_public_der(EVP_PKEY *key, uint8_t **der, size_t *len)
+{
+	if(key == NULL || der == NULL || len == NULL) return -1;
+	unsigned char *buf = NULL;
+	int n = i2d_PUBKEY(key, &buf);
+	if(n <= 0 || buf == NULL){
+		OPENSSL_free(buf);
+		ERR_clear_error();
+		return -1;
+	}
+	*der = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
+char *fwg_key_public_b64(EVP_PKEY *key)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	if(fwg_key_public_der(key, &der, &len) != 0) return NULL;
+	size_t cap = 4 * ((len + 2) / 3) + 1;
+	char *s = malloc(cap);
+	if(s != NULL && fwg_b64_encode(der, len, s, cap) < 0){
+		free(s);
+		s = NULL;
+	}
+	OPENSSL_free(der);
+	return s;
+}
+
+void fwg_key_id_der(const uint8_t *der, size_t len, char out[FWG_KEY_ID_LEN + 1])
+{
+	uint8_t md[FWG_SHA256_LEN];
+	fwg_sha256(der, len, md);
+	fwg_hex_encode(md, FWG_KEY_ID_LEN / 2, out);
+}
+
+int fwg_key_id(EVP_PKEY *key, char out[FWG_KEY_ID_LEN + 1])
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	if(out == NULL || fwg_key_public_der(key, &der, &len) != 0) return -1;
+	fwg_key_id_der(der, len, out);
+	OPENSSL_free(der);
+	return 0;
+}
+
+int fwg_key_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z_out[32])
+{
+	if(z_out == NULL || !key_is_p256(priv) || !key_is_p256(peer)){
+		ERR_clear_error();
+		return -1;
+	}
+	int rc = -1;
+	size_t zlen = 0;
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+	if(pctx != NULL && EVP_PKEY_derive_init(pctx) == 1 &&
+			EVP_PKEY_derive_set_peer(pctx, peer) == 1 &&
+			EVP_PKEY_derive(pctx, NULL, &zlen) == 1 && zlen == 32 &&
+			EVP_PKEY_derive(pctx, z_out, &zlen) == 1 && zlen == 32){
+		rc = 0;
+	}
+	EVP_PKEY_CTX_free(pctx);
+	if(rc != 0){
+		OPENSSL_cleanse(z_out, 32);
+		ERR_clear_error();
+	}
+	return rc;
+}
+
+static int hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const char *info, uint8_t out[32])
+{
+	int rc = -1;
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	if(kctx != NULL){
+		OSSL_PARAM params[5];
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+		params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
+		params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+				(void *)FWG_HKDF_SALT, strlen(FWG_HKDF_SALT));
+		params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+				(void *)info, strlen(info));
+		params[4] = OSSL_PARAM_construct_end();
+		if(EVP_KDF_derive(kctx, out, 32, params) == 1) rc = 0;
+	}
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	if(rc != 0){
+		OPENSSL_cleanse(out, 32);
+		ERR_clear_error();
+	}
+	return rc;
+}
+
+int fwg_key_derive_tag_key(EVP_PKEY *priv, EVP_PKEY *peer, const char *vendor_id,
+		uint8_t key_out[32])
+{
+	uint8_t z[32];
+	if(vendor_id == NULL || key_out == NULL) return -1;
+	if(fwg_key_ecdh(priv, peer, z) != 0) return -1;
+	int rc = hkdf_sha256(z, sizeof(z), vendor_id, key_out);
+	OPENSSL_cleanse(z, sizeof(z));
+	return rc;
+}
+
+EVP_PKEY *fwg_key_generate(void)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	if(key == NULL) ERR_clear_error();
+	return key;
+}

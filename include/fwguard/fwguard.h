@@ -92,6 +92,7 @@
 	X(IMAGE_DIGEST,           "image_digest_mismatch") \
 	X(IMAGE_SIZE,             "image_size_mismatch") \
 	/* operational */ \
+	X(ROUTE_UNCHECKED,        "route_not_checked") \
 	X(STATE_WRITE,            "state_write_failed") \
 	X(AUDIT_WRITE,            "audit_write_failed") \
 	X(NO_MEMORY,              "out_of_memory") \
