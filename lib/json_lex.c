@@ -53,7 +53,9 @@ enum fwg_reason fwg_json_prescan(const uint8_t *buf, size_t len, bool integers_o
 	while(i < len){
 		uint8_t c = buf[i];
 		enum fwg_reason r = FWG_R_OK;
-		if(c == 0) return FWG_R_JSON_INVALID;
+		/* outside strings only the four JSON whitespace characters may be
+		 * below 0x20 (cJSON would skip any of them as whitespace) */
+		if(c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') return FWG_R_JSON_INVALID;
 		if(c == '"'){
 			i++;
 			r = skip_string(buf, len, &i);

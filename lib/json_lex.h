@@ -5,7 +5,8 @@
 #include "fwguard/fwguard.h"
 
 /* A small lexer over the raw JSON text (cJSON cannot tell 7 from 7.0):
- *  - no NUL byte anywhere                                  -> FWG_R_JSON_INVALID
+ *  - no NUL byte anywhere, and outside strings no control
+ *    character but TAB, LF and CR                         -> FWG_R_JSON_INVALID
  *  - strings are terminated, hold no raw control character
  *    (< 0x20) and no "\u0000" escape                       -> FWG_R_JSON_INVALID
  *  - when integers_only, every number token outside strings

@@ -9,7 +9,9 @@ struct fwg_ratelimit;
 struct fwg_ratelimit *fwg_ratelimit_new(size_t max_keys, unsigned burst, unsigned period);
 void fwg_ratelimit_free(struct fwg_ratelimit *rl);
 /* true: emit the record, and *suppressed is the number of records dropped for
- * this key since the last emitted one (then reset). false: drop it (counted). */
+ * this key since the last emitted one (then reset). false: drop it (counted;
+ * *suppressed is 0). suppressed may be NULL; a NULL key is the empty key.
+ * The count of an evicted key is lost. */
 bool fwg_ratelimit_allow(struct fwg_ratelimit *rl, const char *key, int64_t now,
 		uint64_t *suppressed);
 #endif

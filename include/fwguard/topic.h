@@ -46,6 +46,12 @@ struct fwg_filter {
 	 * "status/dev1", "#"); rest_wild true if it contains + or #. */
 	const char *rest; size_t rest_len; bool rest_wild;
 };
+/* A shared subscription "$share/<group>/<filter>" is classified by <filter>
+ * (the fields point into it). The bare "<prefix>" is FWG_F_INSIDE with an
+ * empty, non-wild vendor (it matches only the invalid topic "<prefix>").
+ * A filter level that contains '+' or '#' among other characters (not a
+ * valid MQTT filter) counts as a wildcard at a prefix level, and as a
+ * literal (invalid id) at the vendor/model levels. */
 enum fwg_filter_scope fwg_filter_classify(const char *prefix, size_t prefix_len,
 		const char *filter, struct fwg_filter *f);
 #endif

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2119,SC2120
 # Library of the fwguard integration tests: a real mosquitto with the plugin,
 # one temporary directory per test script, TAP-like output.
 #
@@ -159,7 +160,11 @@ write_conf() {
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
-broker_alive() { [ -n "$BROKER_PID" ] && kill -0 "$BROKER_PID" 2>/dev/null || fail "broker (pid ${BROKER_PID:-none}) is not running"; }
+broker_alive() {
+	if [ -z "$BROKER_PID" ] || ! kill -0 "$BROKER_PID" 2>/dev/null; then
+		fail "broker (pid ${BROKER_PID:-none}) is not running"
+	fi
+}
 
 start_broker() {
 	mosquitto -c "$CONF" >> "$T/broker.out" 2>&1 &
@@ -296,3 +301,48 @@ audit_chain_ok() {
 	local out
 	out=$(python3 "$CHECK" chain "$AUDIT" 2>&1) || fail "audit chain broken: $out"
 }
+
+# ------------------------------------------------------ the shared scenario
+# std_setup [config lines...]: trust store, broker, manifest 1 of thermo-x1,
+# and two running captures: "dev" (device dev1: its manifest and chunks) and
+# "vend" (the vendor: thermo-x1 status and events, thermo-x2 events).
+std_setup() {
+	write_trust_store || return 1
+	write_conf "$@"
+	start_broker || return 1
+	publish_manifest 1 || { echo "# the first manifest was refused: $FAIL_MSG" >&2; return 1; }
+	printf '{"state":"idle","sequence":0}' > "$T/status-idle.json"
+	mqtt_pub acme/thermo-x1/dev2 "$(next_cid dev2)" "$PREFIX/acme/thermo-x1/status/dev2" "$T/status-idle.json" -V 5 -q 1 -r
+	expect_accepted || { echo "# status of dev2 refused: $FAIL_MSG" >&2; return 1; }
+	start_capture dev acme/thermo-x1/dev1 "$(mtopic)" "$PREFIX/acme/thermo-x1/chunk/#"
+	start_capture vend acme-deploy "$PREFIX/acme/thermo-x1/status/#" "$PREFIX/acme/thermo-x1/events" \
+		"$PREFIX/acme/thermo-x2/events"
+	wait_for_payload dev "$(mtopic)" "$CUR_MANIFEST" 10 || { echo "# $FAIL_MSG" >&2; return 1; }
+	wait_for_payload vend "$PREFIX/acme/thermo-x1/status/dev2" "$T/status-idle.json" 10 || { echo "# $FAIL_MSG" >&2; return 1; }
+}
+cap_json_has() { python3 "$CHECK" cap-has "$T/cap-$1.txt" "${@:2}"; }
+# probe [HOSTILE_PAYLOAD_FILE...]: (d) a legitimate manifest published after
+# the hostile attempt reaches the device (and its event the vendor), and no
+# hostile payload was delivered before it.
+probe() {
+	local f
+	publish_manifest $((SEQ + 1)) || return 1
+	wait_for_payload dev "$(mtopic)" "$CUR_MANIFEST" 10 || return 1
+	poll 10 cap_json_has vend "$PREFIX/acme/thermo-x1/events" event=manifest.accepted sequence="$SEQ" \
+		|| fail "manifest.accepted of sequence $SEQ not seen on the events topic" || return 1
+	for f in "$@"; do
+		payload_absent dev "$f" || return 1
+		payload_absent vend "$f" || return 1
+	done
+}
+# hostile EVENT REASON PAYLOAD COMMAND...: (a) refused, (b) audited, (c) broker alive, (d) probe
+hostile() {
+	local ev=$1 reason=$2 payload=$3; shift 3
+	audit_mark
+	"$@"
+	expect_denied || return 1
+	audit_has "$ev" "$reason" || return 1
+	broker_alive || return 1
+	probe "$payload"
+}
+rand_hex() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }

@@ -1,0 +1,16 @@
+#!/bin/sh
+# fwguard's whole test suite: install dependencies, build with warnings as
+# errors, run the unit tests, the unit tests under valgrind, and the
+# integration tests against a real mosquitto with the plugin.
+#   scripts/test.sh [BUILD_DIR]
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top/build-test}
+"$top/scripts/deps.sh"
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" "$top" -Dwerror=true -Dtests=enabled >/dev/null
+fi
+ninja -C "$build"
+meson test -C "$build" --suite unit --print-errorlogs
+meson test -C "$build" --suite unit --setup valgrind --print-errorlogs
+meson test -C "$build" --suite integration --print-errorlogs
