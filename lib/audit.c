@@ -181,9 +181,15 @@ void fwg_audit_timestamp(char out[32])
 	struct tm tm;
 	if(clock_gettime(CLOCK_REALTIME, &ts) != 0) { ts.tv_sec = time(NULL); ts.tv_nsec = 0; }
 	if(!gmtime_r(&ts.tv_sec, &tm)) memset(&tm, 0, sizeof(tm));
-	char base[24];
-	if(strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) base[0] = '\0';
-	snprintf(out, 32, "%s.%03ldZ", base, (long)(ts.tv_nsec / 1000000));
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	if(n == 0 || n > 26) n = 0;          /* room for ".mmmZ" and the NUL */
+	unsigned ms = (unsigned)((unsigned long)ts.tv_nsec / 1000000UL) % 1000U;
+	out[n] = '.';
+	out[n + 1] = (char)('0' + ms / 100);
+	out[n + 2] = (char)('0' + ms / 10 % 10);
+	out[n + 3] = (char)('0' + ms % 10);
+	out[n + 4] = 'Z';
+	out[n + 5] = '\0';
 }
 
 cJSON *fwg_audit_record(const char *event, const char *vendor, const char *model,

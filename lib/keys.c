@@ -72,6 +72,19 @@ int fwg_key_load_private_pem(const char *path, EVP_PKEY **out, char *err, size_t
 	return 0;
 }
 
+/* §1: keys are exchanged as `openssl pkey -pubout` prints them, with an
+ * uncompressed point; another encoding of the same key would have another
+ * key id. */
+static bool point_uncompressed(EVP_PKEY *key)
+{
+	char fmt[32];
+	size_t flen = 0;
+	if(EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+			fmt, sizeof(fmt), &flen) != 1)
+		return false;
+	return strcmp(fmt, "uncompressed") == 0;
+}
+
 static int der_is_canonical(EVP_PKEY *key, const uint8_t *der, size_t len)
 {
 	uint8_t *re = NULL;
@@ -96,7 +109,8 @@ int fwg_key_parse_public_b64(const char *b64, size_t len, EVP_PKEY **out)
 	}
 	/* no trailing bytes, P-256 only, and the exact DER we would produce
 	 * (so the key id of the text equals the key id of the key) */
-	if(p != der + derlen || !key_is_p256(key) || !der_is_canonical(key, der, derlen)){
+	if(p != der + derlen || !key_is_p256(key) || !point_uncompressed(key) ||
+			!der_is_canonical(key, der, derlen)){
 		EVP_PKEY_free(key);
 		ERR_clear_error();
 		return -1;

@@ -126,7 +126,7 @@ write_trust_store() {
 	"$FWG_EXAMPLES/fwg-trust-store.sh" \
 		--vendor acme --username acme-deploy --ecdh "$K/vendor-ecdh.pub.b64" \
 		--sign "$K/vendor-sign.pub.b64" --sign "$K/acme-sign2.pub.b64" --revoked "$K/acme-revoked.pub.b64" \
-		--model thermo-x1 --model thermo-x2 \
+		--model thermo-x1 --model thermo-x2 --min-sequence thermo-x2=1000 \
 		--vendor globex --username globex-deploy --ecdh "$K/globex-ecdh.pub.b64" --sign "$K/globex-sign.pub.b64" \
 		"$@" > "$T/vendors.json.tmp" && mv "$T/vendors.json.tmp" "$T/vendors.json"
 }

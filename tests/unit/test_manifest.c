@@ -493,7 +493,8 @@ static const struct edit {
 	{ "\"sequence\":7", "\"sequence\":18446744073709551616", FWG_R_NUMBER_INVALID },
 	{ "\"issued\":1764115200", "\"issued\":1764115200.5", FWG_R_NUMBER_INVALID },
 	{ "\"format\":1", "\"format\":1.0", FWG_R_NUMBER_INVALID },
-	{ "\"format\":1", "\"format\":+1", FWG_R_NUMBER_INVALID },
+	{ "\"format\":1", "\"format\":+1", FWG_R_JSON_INVALID },         /* not JSON at all */
+	{ "\"format\":1", "\"format\":-", FWG_R_NUMBER_INVALID },
 	{ "\"chunk_sha256\":[", "\"chunk_sha256\":[1.5,", FWG_R_NUMBER_INVALID },
 	/* missing-member cases are generated from the allow-list (see below) */
 	/* encoding and syntax */
