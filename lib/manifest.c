@@ -1,7 +1,6 @@
 /* Manifest (§5): strict parser, signing base, signature.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

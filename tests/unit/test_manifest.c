@@ -10,6 +10,7 @@
 #include "fwguard/manifest.h"
 #include "fwguard/codec.h"
 #include "fwguard/keys.h"
+#include "../../lib/json_lex.h"
 
 #ifndef FWG_VECTORS_DIR
 #error "FWG_VECTORS_DIR must be defined"
@@ -737,6 +738,8 @@ START_TEST(escaped_quotes_in_strings)
 	ck_assert_int_eq(parse_edit("\"format\":1,", "\"format\":1,\"a\\\\\":\"7.0\\\" 1e5\","), FWG_R_MEMBER_UNKNOWN);
 	ck_assert_int_eq(parse_edit("\"version\":\"1.4.2\"", "\"version\":\"1\\\\\",\"v\":1.5"), FWG_R_NUMBER_INVALID);
 	ck_assert_int_eq(parse_edit("\"version\":\"1.4.2\"", "\"version\":\"1\\\"\""), FWG_R_VERSION_INVALID);
+	/* an escaped backslash followed by "u0000" is not a \u0000 escape */
+	ck_assert_int_eq(parse_edit("\"version\":\"1.4.2\"", "\"version\":\"\\\\u0000\""), FWG_R_VERSION_INVALID);
 }
 END_TEST
 
@@ -882,6 +885,36 @@ START_TEST(deep_nesting)
 }
 END_TEST
 
+/* ---- the raw-text prescan on its own (also used for status JSON) ---- */
+
+static enum fwg_reason prescan(const char *s, bool ints)
+{
+	return fwg_json_prescan((const uint8_t *)s, strlen(s), ints);
+}
+
+START_TEST(prescan_direct)
+{
+	ck_assert_int_eq(prescan("{\"a\":1,\"b\":[0,9007199254740991]}", true), FWG_R_OK);
+	ck_assert_int_eq(prescan("{\"a\":9007199254740992}", true), FWG_R_NUMBER_INVALID);
+	ck_assert_int_eq(prescan("{\"a\":-1}", true), FWG_R_NUMBER_INVALID);
+	ck_assert_int_eq(prescan("{\"a\":1.5e3}", true), FWG_R_NUMBER_INVALID);
+	/* without integers_only numbers are cJSON's business */
+	ck_assert_int_eq(prescan("{\"a\":-1.5e3,\"b\":07}", false), FWG_R_OK);
+	ck_assert_int_eq(prescan("{\"a\":\"x\\u0000\"}", false), FWG_R_JSON_INVALID);
+	ck_assert_int_eq(prescan("{\"a\":\"x\\\\u0000\"}", false), FWG_R_OK);
+	ck_assert_int_eq(prescan("{\"a\":\"x\\\"1.5\"}", true), FWG_R_OK);
+	ck_assert_int_eq(prescan("{\"a\":\"x\x1f\"}", false), FWG_R_JSON_INVALID);
+	ck_assert_int_eq(prescan("{\"a\":\"x\\", false), FWG_R_JSON_INVALID);
+	ck_assert_int_eq(prescan("{\"a\":\"x", false), FWG_R_JSON_INVALID);
+	ck_assert_int_eq(prescan("{\"a\":1}\x0b", false), FWG_R_JSON_INVALID);
+	ck_assert_int_eq(prescan(" {\"a\":\t1}\r\n", true), FWG_R_OK);
+	ck_assert_int_eq(fwg_json_prescan((const uint8_t *)"{}\0", 3, false), FWG_R_JSON_INVALID);
+	ck_assert_int_eq(fwg_json_prescan((const uint8_t *)"\"a\0b\"", 5, false), FWG_R_JSON_INVALID);
+	ck_assert_int_eq(fwg_json_prescan(NULL, 0, false), FWG_R_JSON_INVALID);
+	ck_assert_int_eq(fwg_json_prescan((const uint8_t *)"", 0, true), FWG_R_OK);
+}
+END_TEST
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *manifest_suite(void)
@@ -919,6 +952,7 @@ static Suite *manifest_suite(void)
 	tcase_add_test(tc, output_untouched_on_error);
 	tcase_add_test(tc, order_of_checks);
 	tcase_add_test(tc, deep_nesting);
+	tcase_add_test(tc, prescan_direct);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
