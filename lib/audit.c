@@ -318,3 +318,10 @@ int fwg_audit_verify_file(const char *path, fwg_audit_event_cb cb, void *ud,
 	if(records) *records = count;
 	return rc;
 }
+
+bool fwg_json_add_u64(cJSON *obj, const char *name, uint64_t value)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)value);
+	return cJSON_AddRawToObject(obj, name, buf) != NULL;
+}

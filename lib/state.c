@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "fwguard/state.h"
+#include "fwguard/audit.h"
 #include "fwguard/codec.h"
 #include "fwguard/map.h"
 #include "fwguard/topic.h"
@@ -239,7 +240,7 @@ static cJSON *model_json(const struct fwg_model_state *ms)
 	fwg_hex_encode(ms->seen, sizeof(ms->seen), seen);
 	bool ok = cJSON_AddStringToObject(o, "vendor", ms->vendor)
 		&& cJSON_AddStringToObject(o, "model", ms->model)
-		&& cJSON_AddNumberToObject(o, "sequence", (double)ms->sequence)
+		&& fwg_json_add_u64(o, "sequence", ms->sequence)
 		&& cJSON_AddStringToObject(o, "manifest", raw)
 		&& cJSON_AddStringToObject(o, "seen", seen)
 		&& cJSON_AddBoolToObject(o, "complete", ms->complete);

@@ -63,13 +63,13 @@ enum fwg_reason fwg_commit__manifest(struct fwg_plugin *p, const struct mosquitt
 	cJSON *rec = fwg_events__begin(p, &ev);
 	if(rec){
 		fwg_hex_encode(next.m.sha256, sizeof(next.m.sha256), sha);
-		cJSON_AddNumberToObject(rec, "sequence", (double)next.m.sequence);
+		fwg_json_add_u64(rec, "sequence", next.m.sequence);
 		cJSON_AddStringToObject(rec, "version", next.m.version);
-		cJSON_AddNumberToObject(rec, "size", (double)next.m.size);
+		fwg_json_add_u64(rec, "size", next.m.size);
 		cJSON_AddStringToObject(rec, "sha256", sha);
-		cJSON_AddNumberToObject(rec, "nchunks", next.m.nchunks);
+		fwg_json_add_u64(rec, "nchunks", next.m.nchunks);
 		cJSON_AddStringToObject(rec, "key_id", next.m.key_id);
-		cJSON_AddNumberToObject(rec, "previous_sequence", (double)old_seq);
+		fwg_json_add_u64(rec, "previous_sequence", old_seq);
 		cJSON_AddStringToObject(rec, "route", route);
 	}
 	if(fwg_state_commit(p->state, &next)){
@@ -104,8 +104,8 @@ void fwg_commit__chunk(struct fwg_plugin *p, const struct mosquitto *client,
 	};
 	cJSON *rec = fwg_events__begin(p, &ev);
 	if(rec){
-		cJSON_AddNumberToObject(rec, "sequence", (double)ms->sequence);
-		cJSON_AddNumberToObject(rec, "nchunks", ms->m.nchunks);
+		fwg_json_add_u64(rec, "sequence", ms->sequence);
+		fwg_json_add_u64(rec, "nchunks", ms->m.nchunks);
 		fwg_events__emit(p, &ev, rec);
 	}
 }

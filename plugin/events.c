@@ -25,7 +25,7 @@ cJSON *fwg_events__begin(struct fwg_plugin *p, const struct fwg_event *ev)
 	if(ev->model) copy_id(model, ev->model, ev->model_len);
 	cJSON *rec = fwg_audit_record(ev->event, ev->vendor ? vendor : NULL, ev->model ? model : NULL,
 			cid ? cid : (ev->client ? "" : NULL), ev->reason != FWG_R_OK ? fwg_reason_str(ev->reason) : NULL);
-	if(rec && suppressed) cJSON_AddNumberToObject(rec, "suppressed", (double)suppressed);
+	if(rec && suppressed) fwg_json_add_u64(rec, "suppressed", suppressed);
 	return rec;
 }
 
@@ -79,8 +79,8 @@ void fwg_report__reject(struct fwg_plugin *p, const struct mosquitto *client,
 	if(!rec) return;
 	cJSON_AddStringToObject(rec, "topic", topic);
 	if(t->kind == FWG_T_CHUNK){
-		cJSON_AddNumberToObject(rec, "sequence", (double)t->sequence);
-		cJSON_AddNumberToObject(rec, "index", (double)t->index);
+		fwg_json_add_u64(rec, "sequence", t->sequence);
+		fwg_json_add_u64(rec, "index", t->index);
 	}
 	fwg_events__emit(p, &ev, rec);
 }

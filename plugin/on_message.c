@@ -71,8 +71,8 @@ static void fwg_message__status(struct fwg_plugin *p, struct mosquitto_evt_messa
 	if(!rec) return;
 	cJSON_AddStringToObject(rec, "device", p->pending.device);
 	cJSON_AddStringToObject(rec, "state", fwg_status_state_str(st->state));
-	if(st->has_sequence) cJSON_AddNumberToObject(rec, "sequence", (double)st->sequence);
-	if(st->has_progress) cJSON_AddNumberToObject(rec, "progress", st->progress);
+	if(st->has_sequence) fwg_json_add_u64(rec, "sequence", st->sequence);
+	if(st->has_progress) fwg_json_add_u64(rec, "progress", st->progress);
 	if(st->has_error) cJSON_AddStringToObject(rec, "error", st->error);
 	fwg_events__emit(p, &ev, rec);
 }
@@ -122,7 +122,8 @@ static int fwg_message__checked(struct fwg_plugin *p, struct mosquitto_evt_messa
 		struct fwg_model_state *ms = fwg_state_get(p->state, t->vendor, t->vendor_len, t->model, t->model_len);
 		if(ms) fwg_commit__chunk(p, ed->client, ms, t->index);
 	}
-	fwg_replay_insert(p->replay, mac, pd->client_id, fwg_now());
+	const char *cid = mosquitto_client_id(ed->client);
+	fwg_replay_insert(p->replay, mac, cid ? cid : "", fwg_now());
 	fwg_pending__clear(pd);
 	return MOSQ_ERR_SUCCESS;
 }

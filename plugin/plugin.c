@@ -117,7 +117,7 @@ int fwg_plugin__on_reload(int event, void *event_data, void *userdata)
 		struct fwg_event ev = { .event = "config.reloaded" };
 		cJSON *rec = fwg_events__begin(p, &ev);
 		if(rec){
-			cJSON_AddNumberToObject(rec, "vendors", (double)t->n_vendors);
+			fwg_json_add_u64(rec, "vendors", t->n_vendors);
 			fwg_events__emit(p, &ev, rec);
 		}
 	}
@@ -184,7 +184,7 @@ static int fwg_plugin__load(struct fwg_plugin *p)
 	if(repaired){
 		struct fwg_event ev = { .event = "audit.repaired" };
 		cJSON *rec = fwg_events__begin(p, &ev);
-		if(rec) cJSON_AddNumberToObject(rec, "cut_bytes", (double)cut);
+		if(rec) fwg_json_add_u64(rec, "cut_bytes", cut);
 		if(fwg_events__emit(p, &ev, rec)) return -1;
 		mosquitto_log_printf(MOSQ_LOG_WARNING, FWG_LOG_PREFIX "audit log had a torn last line: %zu byte(s) cut", cut);
 	}
@@ -193,8 +193,8 @@ static int fwg_plugin__load(struct fwg_plugin *p)
 	if(rec){
 		cJSON_AddStringToObject(rec, "mode", p->cfg.mode == FWG_MODE_ORIGIN ? "origin" : "relay");
 		cJSON_AddStringToObject(rec, "version", FWG_VERSION);
-		cJSON_AddNumberToObject(rec, "vendors", (double)p->trust->n_vendors);
-		cJSON_AddNumberToObject(rec, "models", (double)fwg_map_count(p->state->models));
+		fwg_json_add_u64(rec, "vendors", p->trust->n_vendors);
+		fwg_json_add_u64(rec, "models", fwg_map_count(p->state->models));
 	}
 	if(fwg_events__emit(p, &ev, rec)) return -1;
 	return 0;

@@ -22,6 +22,10 @@ void fwg_audit_timestamp(char out[32]);
 cJSON *fwg_audit_record(const char *event, const char *vendor, const char *model,
 		const char *client, const char *reason);
 
+/* Add an unsigned integer member written as plain decimal digits (cJSON's
+ * own number printing turns 10^15 into "1e+15"). false on no memory. */
+bool fwg_json_add_u64(cJSON *obj, const char *name, uint64_t value);
+
 /* Adds "prev" (last member), writes the compact line + LF with one write(2),
  * advances the chain. Takes ownership of rec. If line_out is not NULL it gets
  * the malloc'd line (without LF) and *line_len its length. 0 / -1 (errno). */

@@ -150,6 +150,39 @@ START_TEST(corrupt_files_refused)
 }
 END_TEST
 
+/* cJSON prints 1e15 as "1e+15"; the state must keep plain integers. */
+START_TEST(large_sequence_round_trip)
+{
+	struct fwg_state *s = NULL, *s2 = NULL;
+	struct fwg_model_state next;
+	char err[256];
+	const char *from = "\"sequence\":7,";
+	const char *to = "\"sequence\":1000000000000000,";
+	uint8_t *p = (uint8_t *)strstr((char *)raw, from);
+	ck_assert_ptr_nonnull(p);
+	uint8_t *edited = malloc(raw_len + 32);
+	size_t pre = (size_t)(p - raw);
+	memcpy(edited, raw, pre);
+	memcpy(edited + pre, to, strlen(to));
+	memcpy(edited + pre + strlen(to), p + strlen(from), raw_len - pre - strlen(from));
+	size_t elen = raw_len - strlen(from) + strlen(to);
+	ck_assert_int_eq(fwg_state_load(path, &s, err, sizeof(err)), 0);
+	memset(&next, 0, sizeof(next));
+	strcpy(next.vendor, "acme");
+	strcpy(next.model, "thermo-x1");
+	next.raw = edited;
+	next.raw_len = elen;
+	ck_assert_int_eq(fwg_manifest_parse(edited, elen, "acme", "thermo-x1", &next.m), FWG_R_OK);
+	next.sequence = next.m.sequence;
+	ck_assert_int_eq(fwg_state_save(s, &next), 0);
+	ck_assert_int_eq(fwg_state_commit(s, &next), 0);
+	ck_assert_msg(fwg_state_load(path, &s2, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(fwg_state_get(s2, "acme", 4, "thermo-x1", 9)->sequence, 1000000000000000ULL);
+	fwg_state_free(s);
+	fwg_state_free(s2);
+}
+END_TEST
+
 START_TEST(save_fails_in_missing_dir)
 {
 	struct fwg_state *s = NULL;
@@ -175,6 +208,7 @@ int main(void)
 	tcase_add_test(tc, save_commit_reload);
 	tcase_add_test(tc, corrupt_files_refused);
 	tcase_add_test(tc, save_fails_in_missing_dir);
+	tcase_add_test(tc, large_sequence_round_trip);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
