@@ -6,7 +6,7 @@
 #include <string.h>
 #include "plugin.h"
 
-enum fwg_ident_kind { FWG_ID_NOBODY = 0, FWG_ID_VENDOR, FWG_ID_DEVICE };
+enum fwg_ident_kind { FWG_ID_NOBODY = 0, FWG_ID_VENDOR, FWG_ID_DEVICE, FWG_ID_GATEWAY };
 struct fwg_ident {
 	enum fwg_ident_kind kind;
 	const struct fwg_vendor *vendor;            /* FWG_ID_VENDOR */
@@ -22,6 +22,10 @@ static void fwg_acl__identify(const struct fwg_plugin *p, const struct mosquitto
 	id->vendor = fwg_trust_vendor_by_username(p->trust, u);
 	if(id->vendor){
 		id->kind = FWG_ID_VENDOR;
+		return;
+	}
+	if(p->cfg.gateways && fwg_map_get(p->cfg.gateways, u, strlen(u))){
+		id->kind = FWG_ID_GATEWAY;
 		return;
 	}
 	const char *s1 = strchr(u, '/');
@@ -64,6 +68,9 @@ static int fwg_acl__read(struct fwg_plugin *p, const struct mosquitto_evt_acl_ch
 		return same(id.vendor->id, strlen(id.vendor->id), t.vendor, t.vendor_len)
 			? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
 	}
+	if(id.kind == FWG_ID_GATEWAY) return MOSQ_ERR_SUCCESS;
+	/* A relay whose bridge traffic is not verified passes no firmware on. */
+	if(p->no_tick && p->cfg.mode == FWG_MODE_RELAY) return MOSQ_ERR_ACL_DENIED;
 	if(id.kind == FWG_ID_DEVICE && same(id.v, id.vl, t.vendor, t.vendor_len)
 			&& same(id.m, id.ml, t.model, t.model_len)){
 		if(t.kind == FWG_T_MANIFEST || t.kind == FWG_T_CHUNK) return MOSQ_ERR_SUCCESS;
@@ -101,7 +108,9 @@ static int fwg_acl__subscribe(struct fwg_plugin *p, const struct mosquitto_evt_a
 		default: break;
 	}
 	fwg_acl__identify(p, ed->client, &id);
-	if(id.kind == FWG_ID_VENDOR){
+	if(id.kind == FWG_ID_GATEWAY){
+		ok = true;
+	}else if(id.kind == FWG_ID_VENDOR){
 		ok = !f.vendor_wild && same(f.vendor, f.vendor_len, id.vendor->id, strlen(id.vendor->id));
 	}else if(id.kind == FWG_ID_DEVICE){
 		ok = !f.vendor_wild && !f.model_wild && same(f.vendor, f.vendor_len, id.v, id.vl)
@@ -152,7 +161,9 @@ static int fwg_acl__write_status(struct fwg_plugin *p, const struct mosquitto_ev
 	struct fwg_status st;
 	if(is_will) return fwg_acl__deny(p, ed->client, t, ed->topic, FWG_R_WILL_REFUSED);
 	fwg_acl__identify(p, ed->client, &id);
-	if(id.kind != FWG_ID_DEVICE || !same(id.v, id.vl, t->vendor, t->vendor_len)
+	if(id.kind == FWG_ID_GATEWAY){
+		/* forwarding the status of a device behind it */
+	}else if(id.kind != FWG_ID_DEVICE || !same(id.v, id.vl, t->vendor, t->vendor_len)
 			|| !same(id.m, id.ml, t->model, t->model_len) || !same(id.d, id.dl, t->device, t->device_len)){
 		return fwg_acl__deny(p, ed->client, t, ed->topic, FWG_R_NOT_OWNER);
 	}
@@ -264,6 +275,7 @@ int fwg_acl__check(int event, void *event_data, void *userdata)
 	(void)event;
 
 	fwg_plugin__enter(p);
+	if(!p->ticked) fwg_plugin__tick_watch(p);
 	switch(ed->access){
 		case MOSQ_ACL_READ: return fwg_acl__read(p, ed);
 		case MOSQ_ACL_WRITE: return fwg_acl__write(p, ed);

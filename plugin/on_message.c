@@ -171,6 +171,7 @@ int fwg_message__on(int event, void *event_data, void *userdata)
 	(void)event;
 
 	p->evcount++;
+	if(!p->ticked) fwg_plugin__tick_watch(p);
 	bool match = pd->kind != FWG_PEND_NONE && pd->stamp + 1 == p->evcount && pd->client == ed->client
 		&& pd->payload == ed->payload && pd->payloadlen == ed->payloadlen;
 	if(!match && pd->kind != FWG_PEND_NONE) fwg_plugin__settle(p);

@@ -73,6 +73,11 @@ int fwg_plugin__on_tick(int event, void *event_data, void *userdata)
 	struct fwg_plugin *p = userdata;
 	(void)event; (void)event_data;
 	fwg_plugin__enter(p);
+	p->ticked = true;
+	if(p->no_tick){
+		p->no_tick = false;
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, FWG_LOG_PREFIX "tick events arrive after all");
+	}
 	if(!p->restored){
 		/* Restore the accepted manifests as retained messages, in case the
 		 * broker lost its retained store (PROTOCOL §6). */
@@ -80,6 +85,16 @@ int fwg_plugin__on_tick(int event, void *event_data, void *userdata)
 		fwg_commit__restore_retained(p);
 	}
 	return MOSQ_ERR_SUCCESS;
+}
+
+void fwg_plugin__tick_watch(struct fwg_plugin *p)
+{
+	if(p->no_tick || fwg_now() - p->started_at < 3) return;
+	p->no_tick = true;
+	mosquitto_log_printf(MOSQ_LOG_ERR, FWG_LOG_PREFIX "no tick event from the broker for 3 s: "
+			"per_listener_settings true? Then Mosquitto 2.0 skips plugin message callbacks for bridge "
+			"traffic%s. Set per_listener_settings false.",
+			p->cfg.mode == FWG_MODE_RELAY ? ", so this relay now withholds all firmware from devices" : "");
 }
 
 int fwg_plugin__on_disconnect(int event, void *event_data, void *userdata)
@@ -220,6 +235,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 
 	if(!p) return MOSQ_ERR_NOMEM;
 	p->id = identifier;
+	p->started_at = fwg_now();
 	if(fwg_config__parse(&p->cfg, options, option_count) || fwg_plugin__load(p)) goto fail;
 	for(; registered < FWG_NCALLBACKS; registered++){
 		if(mosquitto_callback_register(identifier, fwg_callbacks[registered].event,

@@ -40,6 +40,7 @@ struct fwg_config {
 	uint64_t replay_cache;
 	uint64_t deny_log_burst;
 	uint64_t deny_log_period;
+	struct fwg_map *gateways;       /* plugin_opt_gateway_usernames */
 };
 
 /* What the ACL write check found, handed to the message callback that
@@ -78,7 +79,14 @@ struct fwg_plugin {
 	const struct mosquitto *disconnecting;
 	uint64_t disconnect_stamp;
 	bool restored;                  /* retained manifests restored at first tick */
+	bool ticked;                    /* a MOSQ_EVT_TICK has been seen */
+	bool no_tick;                   /* none for a while: per_listener_settings true */
+	int64_t started_at;
 };
+
+/* Mosquitto 2.0 raises no tick (and skips message callbacks for bridges)
+ * when per_listener_settings is true. */
+void fwg_plugin__tick_watch(struct fwg_plugin *p);
 
 /* config.c */
 int fwg_config__parse(struct fwg_config *cfg, struct mosquitto_opt *opts, int n);

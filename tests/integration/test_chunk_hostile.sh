@@ -15,8 +15,7 @@ hfile() { N=$((N + 1)); HF=$T/hc-$N.bin; }
 c_old_sequence() {
 	local old=$SEQ
 	publish_manifest $((SEQ + 1)) || return 1
-	hfile; chunk_file "$old" 0 "$HF"; printf 'x' >> "$HF"; head -c 1024 "$HF" > "$HF.2"; mv "$HF.2" "$HF"
-	# a valid chunk 0 of the old image (made unique so non-delivery is checkable)
+	# a valid chunk 0 of the old image, never published before
 	hfile; chunk_file "$old" 0 "$HF"
 	hostile chunk.rejected chunk_sequence_mismatch "$HF" publish_tagged "$(ctopic "$old" 0)" "$HF"
 }

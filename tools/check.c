@@ -1,0 +1,131 @@
+/* End-to-end checks shared by `verify` and `device`. SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include "check.h"
+#include "fwguard/codec.h"
+#include "fwguard/keys.h"
+
+int cli_pins_add(struct cli_pins *p, const char *arg)
+{
+	if(p->n >= CLI_MAX_PINS){
+		cli_err("too many --pin keys (at most %d): '%s'", CLI_MAX_PINS, arg);
+		return -1;
+	}
+	EVP_PKEY *k = cli_load_public(arg);
+	if(k == NULL) return -1;
+	if(fwg_key_id(k, p->id[p->n]) != 0){
+		EVP_PKEY_free(k);
+		cli_err("cannot compute the key id of '%s'", arg);
+		return -1;
+	}
+	p->key[p->n++] = k;
+	return 0;
+}
+
+void cli_pins_free(struct cli_pins *p)
+{
+	for(size_t i = 0; i < p->n; i++) EVP_PKEY_free(p->key[i]);
+	p->n = 0;
+}
+
+enum fwg_reason cli_check_manifest(const uint8_t *raw, size_t len, const char *vendor,
+		const char *model, const struct cli_pins *pins, uint64_t installed,
+		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
+		char *detail, size_t dlen)
+{
+	*parsed = false;
+	detail[0] = '\0';
+	enum fwg_reason r = fwg_manifest_parse(raw, len, vendor, model, m);
+	if(r != FWG_R_OK){
+		if(r == FWG_R_VENDOR_MISMATCH) snprintf(detail, dlen, "not for vendor '%s'", vendor);
+		else if(r == FWG_R_MODEL_MISMATCH) snprintf(detail, dlen, "not for model '%s'", model);
+		else snprintf(detail, dlen, "the manifest breaks the rules of PROTOCOL §5");
+		return r;
+	}
+	*parsed = true;
+	EVP_PKEY *pub = NULL;
+	for(size_t i = 0; i < pins->n; i++)
+		if(!strcmp(pins->id[i], m->key_id)) pub = pins->key[i];
+	if(pub == NULL){
+		snprintf(detail, dlen, "signed by key id %s, which is not pinned", m->key_id);
+		return FWG_R_KEY_UNKNOWN;
+	}
+	r = fwg_manifest_verify(m, pub);
+	if(r != FWG_R_OK){
+		snprintf(detail, dlen, "the signature does not verify with pinned key %s", m->key_id);
+		return r;
+	}
+	if(m->has_chunk_sha && m->n_chunk_sha != m->nchunks){
+		snprintf(detail, dlen, "%" PRIu32 " chunk digests for %" PRIu32 " chunks", m->n_chunk_sha, m->nchunks);
+		return FWG_R_CHUNK_DIGEST_COUNT;
+	}
+	if(m->sequence <= installed){
+		snprintf(detail, dlen, "sequence %" PRIu64 " is not newer than the installed %" PRIu64, m->sequence, installed);
+		return FWG_R_SEQUENCE_NOT_NEWER;
+	}
+	if((int64_t)m->issued > now + skew){
+		snprintf(detail, dlen, "issued %" PRIu64 " is more than %" PRId64 " s after now (%" PRId64 ")", m->issued, skew, now);
+		return FWG_R_ISSUED_IN_FUTURE;
+	}
+	if((int64_t)m->expires <= now){
+		snprintf(detail, dlen, "expired at %" PRIu64 " (now %" PRId64 ")", m->expires, now);
+		return FWG_R_EXPIRED;
+	}
+	return FWG_R_OK;
+}
+
+enum fwg_reason cli_check_image(int fd, const struct fwg_manifest *m, uint64_t *bad_chunk)
+{
+	struct stat st;
+	if(fstat(fd, &st) != 0) return FWG_R_INTERNAL;
+	if((uint64_t)st.st_size != m->size) return FWG_R_IMAGE_SIZE;
+	enum { BUFSZ = 65536 };
+	uint8_t *buf = malloc(BUFSZ);
+	EVP_MD_CTX *whole = EVP_MD_CTX_new(), *chunk = EVP_MD_CTX_new();
+	enum fwg_reason r = FWG_R_INTERNAL;
+	if(buf == NULL || whole == NULL || chunk == NULL) goto out;
+	if(EVP_DigestInit_ex(whole, EVP_sha256(), NULL) != 1 || EVP_DigestInit_ex(chunk, EVP_sha256(), NULL) != 1)
+		goto out;
+	uint64_t off = 0, idx = 0, in_chunk = 0;
+	bool chunks = m->has_chunk_sha && m->n_chunk_sha == m->nchunks;
+	while(off < m->size){
+		size_t want = BUFSZ;
+		if(chunks && m->chunk_size - in_chunk < want) want = (size_t)(m->chunk_size - in_chunk);
+		if(m->size - off < want) want = (size_t)(m->size - off);
+		ssize_t got = pread(fd, buf, want, (off_t)off);
+		if(got < 0 && errno == EINTR) continue;
+		if(got < 0) goto out;
+		if(got == 0){ r = FWG_R_IMAGE_SIZE; goto out; }
+		EVP_DigestUpdate(whole, buf, (size_t)got);
+		off += (uint64_t)got;
+		if(chunks){
+			EVP_DigestUpdate(chunk, buf, (size_t)got);
+			in_chunk += (uint64_t)got;
+			if(in_chunk == m->chunk_size || off == m->size){
+				uint8_t md[FWG_SHA256_LEN];
+				EVP_DigestFinal_ex(chunk, md, NULL);
+				if(!fwg_ct_equal(md, m->chunk_sha[idx], FWG_SHA256_LEN)){
+					if(bad_chunk) *bad_chunk = idx;
+					r = FWG_R_CHUNK_DIGEST;
+					goto out;
+				}
+				EVP_DigestInit_ex(chunk, EVP_sha256(), NULL);
+				idx++;
+				in_chunk = 0;
+			}
+		}
+	}
+	uint8_t md[FWG_SHA256_LEN];
+	EVP_DigestFinal_ex(whole, md, NULL);
+	r = fwg_ct_equal(md, m->sha256, FWG_SHA256_LEN) ? FWG_R_OK : FWG_R_IMAGE_DIGEST;
+out:
+	free(buf);
+	EVP_MD_CTX_free(whole);
+	EVP_MD_CTX_free(chunk);
+	return r;
+}
