@@ -29,9 +29,10 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Short usage line(s) on stderr; returns EXIT_USAGE. */
 int cli_usage(const char *usage);
-/* "unknown option '-x'" / "option '--foo' needs a value" for getopt_long
- * with opterr = 0; returns EXIT_USAGE. */
-int cli_bad_option(int argc, char *argv[], int optopt_char);
+/* For getopt_long with a leading ':' in optstring and opterr = 0: prints
+ * "option '--x' needs a value" (c == ':') or "unknown option '--x'";
+ * returns EXIT_USAGE. */
+int cli_bad_option(int argc, char *argv[], int c);
 
 /* Strict decimal "0|[1-9][0-9]*" <= max; prints "invalid <what> '<s>'" and
  * returns -1 on error. */

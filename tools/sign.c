@@ -56,7 +56,7 @@ int sign_main(int argc, char *argv[])
 	bool have_seq = false, have_issued = false, have_expires = false, digests = true;
 	int c;
 	opterr = 0;
-	while((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1){
+	while((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1){
 		switch(c){
 		case O_KEY: keypath = optarg; break;
 		case O_VENDOR: vendor = optarg; break;
@@ -89,7 +89,7 @@ int sign_main(int argc, char *argv[])
 		case O_NODIG: digests = false; break;
 		case 'o': out = optarg; break;
 		case O_HELP: cli_usage(usage); return EXIT_OK;
-		default: cli_bad_option(argc, argv, optopt); return cli_usage(usage);
+		default: cli_bad_option(argc, argv, c); return cli_usage(usage);
 		}
 	}
 	if(optind + 1 != argc || !keypath || !vendor || !model || !version || !have_seq){

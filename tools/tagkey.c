@@ -30,7 +30,7 @@ int tagkey_main(int argc, char *argv[])
 	const char *vendor = NULL, *vkey = NULL, *bpub = NULL, *bkey = NULL, *vpub = NULL;
 	int c;
 	opterr = 0;
-	while((c = getopt_long(argc, argv, "", opts, NULL)) != -1){
+	while((c = getopt_long(argc, argv, ":", opts, NULL)) != -1){
 		switch(c){
 		case O_VENDOR: vendor = optarg; break;
 		case O_VKEY: vkey = optarg; break;
@@ -38,7 +38,7 @@ int tagkey_main(int argc, char *argv[])
 		case O_BKEY: bkey = optarg; break;
 		case O_VPUB: vpub = optarg; break;
 		case O_HELP: cli_usage(usage); return EXIT_OK;
-		default: cli_bad_option(argc, argv, optopt); return cli_usage(usage);
+		default: cli_bad_option(argc, argv, c); return cli_usage(usage);
 		}
 	}
 	if(optind != argc){

@@ -42,13 +42,11 @@ int cli_usage(const char *usage)
 	return EXIT_USAGE;
 }
 
-int cli_bad_option(int argc, char *argv[], int optopt_char)
+int cli_bad_option(int argc, char *argv[], int c)
 {
 	const char *opt = (optind - 1 < argc && optind > 0) ? argv[optind - 1] : "?";
-	if(optopt_char && strchr(CLI_MQTT_SHORTOPTS "o:", optopt_char) && opt[0] == '-' && opt[1] == optopt_char && opt[2] == '\0')
+	if(c == ':')
 		cli_err("option '%s' needs a value", opt);
-	else if(opt[0] == '-' && opt[1] == '-' && strchr(opt, '=') == NULL && optind - 1 == argc - 1)
-		cli_err("unknown option '%s' (or it needs a value)", opt);
 	else
 		cli_err("unknown option '%s'", opt);
 	return EXIT_USAGE;

@@ -31,7 +31,7 @@ int verify_main(int argc, char *argv[])
 	uint64_t installed = 0, now = (uint64_t)cli_now(), skew = 300;
 	int c, rc = EXIT_USAGE;
 	opterr = 0;
-	while((c = getopt_long(argc, argv, "", opts, NULL)) != -1){
+	while((c = getopt_long(argc, argv, ":", opts, NULL)) != -1){
 		switch(c){
 		case O_PIN: if(cli_pins_add(&pins, optarg) != 0) goto out; break;
 		case O_VENDOR: if(cli_check_id("vendor", optarg) != 0) goto out; vendor = optarg; break;
@@ -40,7 +40,7 @@ int verify_main(int argc, char *argv[])
 		case O_NOW: if(cli_parse_u64("time", optarg, (uint64_t)INT64_MAX / 2, &now)) goto out; break;
 		case O_SKEW: if(cli_parse_u64("skew", optarg, 86400 * 365, &skew)) goto out; break;
 		case O_HELP: cli_usage(usage); rc = EXIT_OK; goto out;
-		default: cli_bad_option(argc, argv, optopt); cli_usage(usage); goto out;
+		default: cli_bad_option(argc, argv, c); cli_usage(usage); goto out;
 		}
 	}
 	if(optind >= argc || argc - optind > 2 || pins.n == 0){
