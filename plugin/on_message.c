@@ -137,6 +137,9 @@ static int fwg_message__unchecked(struct fwg_plugin *p, struct mosquitto_evt_mes
 	if(t->kind == FWG_T_INVALID) return fwg_message__deny(p, ed, t, FWG_R_TOPIC_INVALID);
 	if(t->kind != FWG_T_MANIFEST && t->kind != FWG_T_CHUNK) return MOSQ_ERR_SUCCESS;
 
+	/* Upstream clearing the retained chunks of a superseded image: this
+	 * relay clears its own when it accepts the newer manifest. */
+	if(t->kind == FWG_T_CHUNK && ed->payloadlen == 0) return MOSQ_ERR_ACL_DENIED;
 	const struct fwg_vendor *v = fwg_trust_vendor(p->trust, t->vendor, t->vendor_len);
 	if(!v) return fwg_message__deny(p, ed, t, FWG_R_UNKNOWN_VENDOR);
 	enum fwg_reason r;

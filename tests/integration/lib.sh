@@ -187,7 +187,7 @@ stop_broker() {
 	kill "-$sig" "$BROKER_PID" 2>/dev/null
 	while kill -0 "$BROKER_PID" 2>/dev/null && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 	if kill -0 "$BROKER_PID" 2>/dev/null; then kill -KILL "$BROKER_PID" 2>/dev/null; fi
-	wait "$BROKER_PID" 2>/dev/null
+	{ wait "$BROKER_PID"; } 2>/dev/null
 	BROKER_PID=''
 }
 

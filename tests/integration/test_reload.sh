@@ -41,7 +41,8 @@ c_revoke() {
 }
 c_other_key_ok() {
 	local f=$T/k1.json; sign_manifest "$f" $((SEQ + 1)) || return 1
-	publish_tagged "$MT" "$f"; expect_accepted
+	publish_tagged "$MT" "$f"; expect_accepted || return 1
+	SEQ=$((SEQ + 1)) CUR_MANIFEST=$f
 }
 c_remove_vendor_model() {
 	# drop thermo-x2 from the models: its manifests become model_not_allowed
