@@ -17,6 +17,8 @@
 #   --target PATH        where the image is installed
 #   --state-dir DIR      installed.seq, staging files (default: dir of --target)
 #   --prefix P (fw)      --timeout SECS (30, per wait)   --skew SECS (300)
+#   --wait               when the retained manifest is not newer than the
+#                        installed image, wait (up to --timeout) for a newer one
 #
 # Limitation: the manifest is parsed with sed, which only understands the
 # compact JSON that fwg-sign.sh writes (no whitespace between tokens, no
@@ -28,11 +30,12 @@ set -eu
 die() { echo "fwg-device.sh: $*" >&2; exit 2; }
 
 host=localhost port=1883 user='' pass=${FWG_PASSWORD:-} vendor='' model='' device=''
-target='' statedir='' prefix=fw timeout=30 skew=300 npins=0
+target='' statedir='' prefix=fw timeout=30 skew=300 npins=0 wait=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 while [ $# -gt 0 ]; do
 	case $1 in
+	--wait) wait=1; shift; continue ;;
 	-*) [ $# -ge 2 ] || die "$1 needs a value" ;;
 	*) die "unexpected argument $1" ;;
 	esac
@@ -94,9 +97,23 @@ installed=0
 [ ! -f "$statedir/installed.seq" ] || installed=$(cat "$statedir/installed.seq")
 case $installed in ''|*[!0-9]*) installed=0 ;; esac
 
-# 1. the manifest
-fetch "$base/manifest" "$work/manifest" || die "no manifest within ${timeout}s: $(cat "$work/serr")"
+# 1. the manifest (with --wait: until one newer than the installed image arrives)
 m="$work/manifest"
+fetch "$base/manifest" "$m" || die "no manifest within ${timeout}s: $(cat "$work/serr")"
+if [ "$wait" -eq 1 ]; then
+	deadline=$(( $(now) + timeout ))
+	while :; do
+		s=$(sed -n 's/.*"sequence":\([0-9][0-9]*\)[,}].*/\1/p' "$m")
+		[ -z "$s" ] || [ "$s" -le "$installed" ] || break
+		left=$(( deadline - $(now) ))
+		[ "$left" -gt 0 ] || break
+		# the next live manifest (-R: not the retained one); then look again,
+		# so that a manifest published in between is not missed
+		mosquitto_sub -h "$host" -p "$port" -u "$user" ${pass:+-P "$pass"} -i "$cid-w" -V 5 \
+			-t "$base/manifest" -R -C 1 -W "$left" -N > /dev/null 2>&1 || true
+		fetch "$base/manifest" "$m" || die "no manifest: $(cat "$work/serr")"
+	done
+fi
 
 # 2. parse (compact JSON only) and verify
 unparsable() { seq=0; version=''; fail manifest_unparsable; }

@@ -1,2 +1,746 @@
-#include "cli.h"
-int device_main(int a, char **b){(void)a;(void)b;return 2;}
+/* fwguard device: the reference device agent of PROTOCOL §9.
+ *
+ * Pinned vendor keys; a state directory with the installed sequence
+ * (written durably), the manifest being fetched, the staging file and its
+ * chunk bitmap. Chunks are subscribed a window at a time, by their own
+ * topics, and only those missing from the bitmap: after a restart of the
+ * agent or the broker only the missing chunks are fetched. Each chunk is
+ * written at its offset in the staging file (memory does not depend on the
+ * image size); the whole file is hashed, streaming, at the end. Install by
+ * atomic rename to --target and/or an --exec hook. Status reports of §7.
+ *
+ * State directory:
+ *   installed.seq      the installed sequence (decimal), replaced atomically + fsync
+ *   staging.manifest   the manifest being fetched (raw bytes)
+ *   staging.bin        the image being assembled
+ *   staging.bitmap     one bit per chunk present in staging.bin
+ * The bitmap is not fsync'd per chunk: on resume every chunk it marks is
+ * re-checked against chunk_sha256 (when listed), and the whole image digest
+ * is checked before install in any case.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include "check.h"
+#include "fwguard/codec.h"
+#include "fwguard/status.h"
+#include "fwguard/topic.h"
+
+static const char usage[] = "[MQTT options] --vendor V --model M --device D --pin KEY [--pin KEY...]\n"
+	"              --state-dir DIR (--target PATH | --exec CMD) [--once] [--timeout SECS]\n"
+	"              [--window N (32)] [--skew SECS (300)] [--max-backoff SECS (30)]\n"
+	"              [--max-rate BYTES_PER_SEC]\n"
+	"  The MQTT username defaults to <vendor>/<model>/<device>.\n"
+	"  --once: exit after one install (0, also when up to date) or failure (1).\n"
+	"MQTT options:\n" CLI_MQTT_HELP;
+
+#define BITMAP_BYTES (FWG_MAX_CHUNKS / 8)
+#define bit_get(b, i) (((b)[(i) >> 3] >> ((i) & 7)) & 1)
+#define bit_set(b, i) ((b)[(i) >> 3] |= (uint8_t)(1u << ((i) & 7)))
+#define bit_clr(b, i) ((b)[(i) >> 3] &= (uint8_t)~(1u << ((i) & 7)))
+
+struct dev {
+	struct cli_mqtt mq;
+	struct mosquitto *mosq;
+	const char *vendor, *model, *device, *statedir, *target, *exec;
+	struct cli_pins pins;
+	bool once;
+	int64_t skew;
+	unsigned window;
+	char *p_installed, *p_manifest, *p_bin, *p_bitmap;
+	char manifest_topic[512], status_topic[512];
+	uint64_t installed;
+	/* the download in progress */
+	bool active;
+	struct fwg_manifest m;
+	uint8_t *raw; size_t rawlen;
+	int bin_fd, bitmap_fd;
+	uint8_t have[BITMAP_BYTES], subscribed[BITMAP_BYTES], retries[FWG_MAX_CHUNKS];
+	uint32_t nhave, outstanding, fetched, present_at_start;
+	int last_pct;
+	/* the last manifest refused (not retried until another one comes) */
+	bool has_refused; uint8_t refused_sha[FWG_SHA256_LEN];
+	/* status */
+	char *last_status; int status_mid; bool status_acked;
+	bool connected;
+	uint64_t max_rate; double rate_t0; uint64_t rate_bytes;   /* --max-rate */
+	int result;            /* --once: -1 running, 0 installed/up to date, 1 failed, 2 error */
+};
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { g_stop = sig; }
+
+static char *path_in(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if(p) snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+/* ------------------------------------------------------------- status */
+static void send_status(struct dev *d)
+{
+	if(d->last_status == NULL || !d->connected) return;
+	int mid = 0;
+	int rc = mosquitto_publish_v5(d->mosq, &mid, d->status_topic, (int)strlen(d->last_status),
+			d->last_status, 1, true, NULL);
+	if(rc == MOSQ_ERR_SUCCESS){
+		d->status_mid = mid;
+		d->status_acked = false;
+	}
+}
+
+static void report(struct dev *d, enum fwg_dev_state state, uint64_t seq, const char *version,
+		int progress, const char *error)
+{
+	struct fwg_status st;
+	memset(&st, 0, sizeof(st));
+	st.state = state;
+	st.has_sequence = true;
+	st.sequence = seq;
+	if(version){ st.has_version = true; snprintf(st.version, sizeof(st.version), "%s", version); }
+	if(progress >= 0){ st.has_progress = true; st.progress = (unsigned)progress; }
+	if(error){ st.has_error = true; snprintf(st.error, sizeof(st.error), "%s", error); }
+	char *json = fwg_status_build(&st);
+	if(json == NULL) return;
+	free(d->last_status);
+	d->last_status = json;
+	send_status(d);
+}
+
+/* ------------------------------------------------------- durable state */
+static uint64_t read_installed(struct dev *d)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	uint64_t v = 0;
+	if(access(d->p_installed, F_OK) != 0) return 0;
+	if(cli_read_file(d->p_installed, 64, &buf, &len) != 0) return UINT64_MAX;
+	while(len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ')) len--;
+	if(fwg_parse_u64((char *)buf, len, FWG_INT_MAX, &v) != 0){
+		cli_err("'%s' does not hold a sequence", d->p_installed);
+		v = UINT64_MAX;
+	}
+	free(buf);
+	return v;
+}
+
+static int write_installed(struct dev *d, uint64_t seq)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", seq);
+	return cli_write_atomic(d->p_installed, buf, (size_t)n, 0644);
+}
+
+static void close_download(struct dev *d, bool remove_files)
+{
+	if(d->bin_fd >= 0) close(d->bin_fd);
+	if(d->bitmap_fd >= 0) close(d->bitmap_fd);
+	d->bin_fd = d->bitmap_fd = -1;
+	if(d->active) fwg_manifest_free(&d->m);
+	free(d->raw);
+	d->raw = NULL;
+	d->active = false;
+	if(remove_files){
+		unlink(d->p_manifest);
+		unlink(d->p_bitmap);
+		unlink(d->p_bin);
+	}
+}
+
+static void refuse(struct dev *d, const uint8_t *raw, size_t len, uint64_t seq, const char *version,
+		enum fwg_reason r, const char *detail)
+{
+	fwg_sha256(raw, len, d->refused_sha);
+	d->has_refused = true;
+	fprintf(stderr, "fwguard device: refused sequence %" PRIu64 ": %s%s%s\n", seq, fwg_reason_str(r),
+			detail && *detail ? ": " : "", detail ? detail : "");
+	report(d, FWG_ST_FAILED, seq, version, -1, fwg_reason_str(r));
+	if(d->once) d->result = 1;
+}
+
+/* ------------------------------------------------------------ chunks */
+static void chunk_topic(struct dev *d, uint32_t i, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s/%s/chunk/%" PRIu64 "/%" PRIu32, d->mq.prefix, d->vendor, d->model,
+			d->m.sequence, i);
+}
+
+/* Subscribe to the next missing chunks, up to the window. */
+static void subscribe_more(struct dev *d)
+{
+	if(!d->active || !d->connected) return;
+	char *topics[FWG_MAX_CHUNKS];
+	int n = 0;
+	for(uint32_t i = 0; i < d->m.nchunks && d->outstanding + (unsigned)n < d->window; i++){
+		if(bit_get(d->have, i) || bit_get(d->subscribed, i)) continue;
+		topics[n] = malloc(512);
+		if(topics[n] == NULL) break;
+		chunk_topic(d, i, topics[n], 512);
+		bit_set(d->subscribed, i);
+		n++;
+	}
+	if(n > 0){
+		int rc = mosquitto_subscribe_multiple(d->mosq, NULL, n, topics, 1, 0, NULL);
+		if(rc != MOSQ_ERR_SUCCESS) cli_err("cannot subscribe to chunks: %s", mosquitto_strerror(rc));
+		d->outstanding += (unsigned)n;
+	}
+	for(int i = 0; i < n; i++) free(topics[i]);
+}
+
+static void resubscribe_chunk(struct dev *d, uint32_t i)
+{
+	char topic[512];
+	chunk_topic(d, i, topic, sizeof(topic));
+	mosquitto_subscribe_v5(d->mosq, NULL, topic, 1, 0, NULL);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	size_t n = strlen(to) + 8;
+	char *tmp = malloc(n);
+	if(tmp == NULL) return -1;
+	snprintf(tmp, n, "%s.tmp", to);
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = -1;
+	char buf[65536];
+	if(in >= 0 && out >= 0){
+		ssize_t r;
+		while((r = read(in, buf, sizeof(buf))) > 0)
+			if(cli_write_all(out, buf, (size_t)r) != 0) break;
+		if(r == 0 && fsync(out) == 0 && rename(tmp, to) == 0) rc = 0;
+	}
+	if(in >= 0) close(in);
+	if(out >= 0) close(out);
+	if(rc != 0) unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+static int run_hook(struct dev *d, const char *image)
+{
+	size_t n = strlen(d->exec) + 16;
+	char *cmd = malloc(n), seq[32];
+	if(cmd == NULL) return -1;
+	snprintf(cmd, n, "%s \"$1\"", d->exec);
+	snprintf(seq, sizeof(seq), "%" PRIu64, d->m.sequence);
+	fflush(NULL);
+	pid_t pid = fork();
+	if(pid == 0){
+		setenv("FWG_IMAGE", image, 1);
+		setenv("FWG_SEQUENCE", seq, 1);
+		setenv("FWG_VERSION", d->m.version, 1);
+		execl("/bin/sh", "sh", "-c", cmd, "fwguard-exec", image, (char *)NULL);
+		_exit(127);
+	}
+	free(cmd);
+	if(pid < 0) return -1;
+	int st = 0;
+	while(waitpid(pid, &st, 0) < 0)
+		if(errno != EINTR) return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* All chunks are present: verify the whole image, install, record. */
+static void finish(struct dev *d)
+{
+	uint64_t seq = d->m.sequence;
+	char version[FWG_ID_MAX + 1];
+	snprintf(version, sizeof(version), "%s", d->m.version);
+	report(d, FWG_ST_VERIFYING, seq, version, 100, NULL);
+	uint64_t bad = 0;
+	enum fwg_reason r = fsync(d->bin_fd) == 0 ? cli_check_image(d->bin_fd, &d->m, &bad) : FWG_R_INTERNAL;
+	if(r != FWG_R_OK){
+		char detail[64] = "";
+		if(r == FWG_R_CHUNK_DIGEST) snprintf(detail, sizeof(detail), "chunk %" PRIu64, bad);
+		uint8_t *raw = d->raw;
+		size_t len = d->rawlen;
+		d->raw = NULL;
+		close_download(d, true);     /* the next attempt starts from scratch */
+		refuse(d, raw, len, seq, version, r, detail);
+		free(raw);
+		return;
+	}
+	const char *image = d->p_bin;
+	bool ok = true;
+	if(d->target){
+		if(rename(d->p_bin, d->target) != 0){
+			if(errno != EXDEV || copy_file(d->p_bin, d->target) != 0){
+				cli_err("cannot install to '%s': %s", d->target, strerror(errno));
+				ok = false;
+			}
+		}
+		if(ok){
+			cli_fsync_dir_of(d->target);
+			image = d->target;
+		}
+	}
+	if(ok && d->exec && run_hook(d, image) != 0){
+		cli_err("the --exec hook '%s' failed for '%s'", d->exec, image);
+		ok = false;
+	}
+	if(ok && write_installed(d, seq) != 0){
+		cli_err("cannot record the installed sequence in '%s': %s", d->p_installed, strerror(errno));
+		ok = false;
+	}
+	uint32_t fetched = d->fetched, total = d->m.nchunks, present = d->present_at_start;
+	if(!ok){
+		uint8_t *raw = d->raw;
+		size_t len = d->rawlen;
+		d->raw = NULL;
+		close_download(d, true);
+		fwg_sha256(raw, len, d->refused_sha);
+		d->has_refused = true;
+		free(raw);
+		report(d, FWG_ST_FAILED, seq, version, -1, "install_failed");
+		if(d->once) d->result = 1;
+		return;
+	}
+	d->installed = seq;
+	close_download(d, true);
+	cli_fsync_dir_of(d->p_manifest);
+	printf("installed sequence %" PRIu64 " (version %s): fetched %" PRIu32 " of %" PRIu32
+			" chunks (%" PRIu32 " were already present)\n", seq, version, fetched, total, present);
+	fflush(stdout);
+	report(d, FWG_ST_INSTALLED, seq, version, 100, NULL);
+	if(d->once) d->result = 0;
+}
+
+static int progress_pct(struct dev *d)
+{
+	return (int)((uint64_t)d->nhave * 100 / (d->m.nchunks ? d->m.nchunks : 1));
+}
+
+static void on_chunk(struct dev *d, const struct fwg_topic *t, const uint8_t *payload, size_t len)
+{
+	if(!d->active || t->sequence != d->m.sequence || len == 0) return; /* 0: the broker clearing */
+	if(t->index >= d->m.nchunks) return;
+	uint32_t i = (uint32_t)t->index;
+	if(bit_get(d->have, i)) return;                    /* already in the bitmap */
+	enum fwg_reason r = FWG_R_OK;
+	if(len != fwg_manifest_chunk_len(&d->m, i)){
+		r = FWG_R_CHUNK_LENGTH;
+	}else if(d->m.has_chunk_sha){
+		uint8_t md[FWG_SHA256_LEN];
+		fwg_sha256(payload, len, md);
+		if(!fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN)) r = FWG_R_CHUNK_DIGEST;
+	}
+	if(r != FWG_R_OK){
+		if(d->retries[i]++ < 1){
+			fprintf(stderr, "fwguard device: chunk %" PRIu32 ": %s, fetching it again\n", i, fwg_reason_str(r));
+			resubscribe_chunk(d, i);
+			return;
+		}
+		char detail[32];
+		snprintf(detail, sizeof(detail), "chunk %" PRIu32, i);
+		uint64_t seq = d->m.sequence;
+		char version[FWG_ID_MAX + 1];
+		snprintf(version, sizeof(version), "%s", d->m.version);
+		uint8_t *raw = d->raw;
+		size_t rlen = d->rawlen;
+		d->raw = NULL;
+		close_download(d, false);   /* keep the good chunks for a later attempt */
+		refuse(d, raw, rlen, seq, version, r, detail);
+		free(raw);
+		return;
+	}
+	size_t done = 0;
+	off_t off = (off_t)((uint64_t)i * d->m.chunk_size);
+	while(done < len){
+		ssize_t w = pwrite(d->bin_fd, payload + done, len - done, off + (off_t)done);
+		if(w < 0 && errno == EINTR) continue;
+		if(w <= 0){
+			cli_err("cannot write '%s': %s", d->p_bin, strerror(errno));
+			return;   /* not marked: fetched again after a restart */
+		}
+		done += (size_t)w;
+	}
+	if(d->max_rate){
+		/* --max-rate: hold the loop so that the average stays under the rate */
+		if(d->rate_bytes == 0) d->rate_t0 = cli_mono();
+		d->rate_bytes += len;
+		double ahead = (double)d->rate_bytes / (double)d->max_rate - (cli_mono() - d->rate_t0);
+		if(ahead > 0){
+			if(ahead > 5) ahead = 5;
+			struct timespec ts = { (time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9) };
+			nanosleep(&ts, NULL);
+		}
+	}
+	bit_set(d->have, i);
+	if(pwrite(d->bitmap_fd, &d->have[i >> 3], 1, (off_t)(i >> 3)) != 1)
+		cli_err("cannot write '%s': %s", d->p_bitmap, strerror(errno));
+	d->nhave++;
+	d->fetched++;
+	if(d->outstanding > 0) d->outstanding--;
+	int pct = progress_pct(d);
+	if(pct / 10 != d->last_pct / 10 && d->nhave < d->m.nchunks){
+		d->last_pct = pct;
+		report(d, FWG_ST_DOWNLOADING, d->m.sequence, d->m.version, pct, NULL);
+	}
+	if(d->nhave == d->m.nchunks) finish(d);
+	else if(d->outstanding <= d->window / 2) subscribe_more(d);
+}
+
+/* A verified manifest: start (or resume) its download. */
+static void start_download(struct dev *d, const uint8_t *raw, size_t len, struct fwg_manifest *m)
+{
+	close_download(d, false);
+	d->raw = malloc(len);
+	if(d->raw == NULL) return;
+	memcpy(d->raw, raw, len);
+	d->rawlen = len;
+	d->m = *m;              /* takes ownership of m->chunk_sha */
+	d->active = true;
+	memset(d->have, 0, sizeof(d->have));
+	memset(d->subscribed, 0, sizeof(d->subscribed));
+	memset(d->retries, 0, sizeof(d->retries));
+	d->nhave = d->outstanding = d->fetched = 0;
+	d->last_pct = -1;
+
+	/* the same manifest as the staging one? then resume */
+	bool resume = false;
+	uint8_t *old = NULL;
+	size_t oldlen = 0;
+	if(access(d->p_manifest, F_OK) == 0 && cli_read_file(d->p_manifest, FWG_MANIFEST_MAX, &old, &oldlen) == 0)
+		resume = oldlen == len && memcmp(old, raw, len) == 0;
+	free(old);
+	size_t bmlen = (d->m.nchunks + 7) / 8;
+	if(resume){
+		d->bin_fd = open(d->p_bin, O_RDWR | O_CLOEXEC);
+		d->bitmap_fd = open(d->p_bitmap, O_RDWR | O_CLOEXEC);
+		struct stat st;
+		if(d->bin_fd < 0 || d->bitmap_fd < 0 || fstat(d->bin_fd, &st) != 0 || (uint64_t)st.st_size != d->m.size ||
+				pread(d->bitmap_fd, d->have, bmlen, 0) != (ssize_t)bmlen){
+			resume = false;
+			if(d->bin_fd >= 0) close(d->bin_fd);
+			if(d->bitmap_fd >= 0) close(d->bitmap_fd);
+			memset(d->have, 0, sizeof(d->have));
+		}
+	}
+	if(resume){
+		/* re-check every chunk the bitmap claims (it is not fsync'd) */
+		uint8_t *buf = d->m.has_chunk_sha ? malloc(d->m.chunk_size) : NULL;
+		for(uint32_t i = 0; i < d->m.nchunks; i++){
+			if(!bit_get(d->have, i)) continue;
+			if(buf){
+				size_t clen = (size_t)fwg_manifest_chunk_len(&d->m, i);
+				uint8_t md[FWG_SHA256_LEN];
+				if(pread(d->bin_fd, buf, clen, (off_t)((uint64_t)i * d->m.chunk_size)) != (ssize_t)clen ||
+						(fwg_sha256(buf, clen, md), !fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN))){
+					bit_clr(d->have, i);
+					continue;
+				}
+			}
+			d->nhave++;
+		}
+		free(buf);
+		for(size_t b = (d->m.nchunks + 7) / 8 * 8; b < sizeof(d->have) * 8; b++) bit_clr(d->have, b);
+		if(pwrite(d->bitmap_fd, d->have, bmlen, 0) != (ssize_t)bmlen)
+			cli_err("cannot write '%s': %s", d->p_bitmap, strerror(errno));
+		printf("resuming sequence %" PRIu64 ": %" PRIu32 " of %" PRIu32 " chunks present, fetching %" PRIu32 "\n",
+				d->m.sequence, d->nhave, d->m.nchunks, d->m.nchunks - d->nhave);
+	}else{
+		unlink(d->p_manifest);
+		d->bin_fd = open(d->p_bin, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		d->bitmap_fd = open(d->p_bitmap, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		uint8_t zero[BITMAP_BYTES] = { 0 };
+		if(d->bin_fd < 0 || d->bitmap_fd < 0 || ftruncate(d->bin_fd, (off_t)d->m.size) != 0 ||
+				cli_write_all(d->bitmap_fd, zero, bmlen) != 0 || fsync(d->bitmap_fd) != 0 ||
+				fsync(d->bin_fd) != 0 || cli_write_atomic(d->p_manifest, raw, len, 0600) != 0){
+			cli_err("cannot set up the staging files in '%s': %s", d->statedir, strerror(errno));
+			close_download(d, true);
+			if(d->once) d->result = 2;
+			return;
+		}
+		printf("fetching sequence %" PRIu64 " (version %s): %" PRIu32 " chunks, %" PRIu64 " bytes\n",
+				d->m.sequence, d->m.version, d->m.nchunks, d->m.size);
+	}
+	fflush(stdout);
+	d->present_at_start = d->nhave;
+	d->last_pct = progress_pct(d);
+	report(d, FWG_ST_DOWNLOADING, d->m.sequence, d->m.version, d->last_pct, NULL);
+	if(d->nhave == d->m.nchunks) finish(d);
+	else subscribe_more(d);
+}
+
+static void on_manifest(struct dev *d, const uint8_t *raw, size_t len)
+{
+	if(len == 0) return;
+	if(d->active && len == d->rawlen && memcmp(raw, d->raw, len) == 0){
+		subscribe_more(d);    /* after a reconnect: carry on */
+		return;
+	}
+	uint8_t sha[FWG_SHA256_LEN];
+	fwg_sha256(raw, len, sha);
+	if(d->has_refused && fwg_ct_equal(sha, d->refused_sha, FWG_SHA256_LEN)) return;
+	struct fwg_manifest m;
+	bool parsed = false;
+	char detail[256];
+	enum fwg_reason r = cli_check_manifest(raw, len, d->vendor, d->model, &d->pins, d->installed,
+			cli_now(), d->skew, &m, &parsed, detail, sizeof(detail));
+	if(r == FWG_R_SEQUENCE_NOT_NEWER && m.sequence == d->installed){
+		/* up to date */
+		fwg_manifest_free(&m);
+		if(d->once && d->result < 0){
+			printf("up to date: sequence %" PRIu64 " is installed\n", d->installed);
+			fflush(stdout);
+			report(d, FWG_ST_INSTALLED, d->installed, NULL, 100, NULL);
+			d->result = 0;
+		}
+		return;
+	}
+	if(r != FWG_R_OK){
+		uint64_t seq = parsed ? m.sequence : 0;
+		char version[FWG_ID_MAX + 1] = "";
+		if(parsed) snprintf(version, sizeof(version), "%s", m.version);
+		if(parsed) fwg_manifest_free(&m);
+		refuse(d, raw, len, seq, parsed ? version : NULL, r, detail);
+		return;
+	}
+	start_download(d, raw, len, &m);
+}
+
+/* ---------------------------------------------------------- callbacks */
+static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags, const mosquitto_property *props)
+{
+	struct dev *d = ud;
+	if(rc != 0){
+		cli_err("connection refused by %s:%d: %s", d->mq.host, d->mq.port, mosquitto_reason_string(rc));
+		if(d->once && (rc == MQTT_RC_NOT_AUTHORIZED || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD)) d->result = 2;
+		return;
+	}
+	d->connected = true;
+	/* clean start: the chunk subscriptions are gone */
+	memset(d->subscribed, 0, sizeof(d->subscribed));
+	d->outstanding = 0;
+	mosquitto_subscribe_v5(mosq, NULL, d->manifest_topic, 1, 0, NULL);
+	send_status(d);
+	/* chunks are subscribed again when the manifest arrives */
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *ud, int rc, const mosquitto_property *props)
+{
+	struct dev *d = ud;
+	d->connected = false;
+}
+
+static void on_publish(struct mosquitto *mosq, void *ud, int mid, int reason, const mosquitto_property *props)
+{
+	struct dev *d = ud;
+	if(mid == d->status_mid){
+		d->status_acked = true;
+		if(reason >= 0x80) cli_err("status report refused: PUBACK 0x%02x (%s)", (unsigned)reason, mosquitto_reason_string(reason));
+	}
+}
+
+static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *msg,
+		const mosquitto_property *props)
+{
+	struct dev *d = ud;
+	struct fwg_topic t;
+	size_t plen = strlen(d->mq.prefix);
+	enum fwg_topic_kind k = fwg_topic_parse(d->mq.prefix, plen, msg->topic, &t);
+	if(msg->payloadlen < 0) return;
+	if(k == FWG_T_MANIFEST && !strcmp(msg->topic, d->manifest_topic))
+		on_manifest(d, msg->payload, (size_t)msg->payloadlen);
+	else if(k == FWG_T_CHUNK)
+		on_chunk(d, &t, msg->payload, (size_t)msg->payloadlen);
+}
+
+/* ---------------------------------------------------------------- main */
+int device_main(int argc, char *argv[])
+{
+	enum { O_VENDOR = OPT_LOCAL_FIRST, O_MODEL, O_DEVICE, O_PIN, O_STATE, O_TARGET, O_EXEC, O_ONCE,
+		O_TIMEOUT, O_WINDOW, O_SKEW, O_BACKOFF, O_RATE, O_HELP };
+	static const struct option opts[] = {
+		CLI_MQTT_LONGOPTS,
+		{ "vendor", required_argument, NULL, O_VENDOR },
+		{ "model", required_argument, NULL, O_MODEL },
+		{ "device", required_argument, NULL, O_DEVICE },
+		{ "pin", required_argument, NULL, O_PIN },
+		{ "state-dir", required_argument, NULL, O_STATE },
+		{ "target", required_argument, NULL, O_TARGET },
+		{ "exec", required_argument, NULL, O_EXEC },
+		{ "once", no_argument, NULL, O_ONCE },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "window", required_argument, NULL, O_WINDOW },
+		{ "skew", required_argument, NULL, O_SKEW },
+		{ "max-backoff", required_argument, NULL, O_BACKOFF },
+		{ "max-rate", required_argument, NULL, O_RATE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct dev d;    /* static: the bitmaps stay off the stack */
+	memset(&d, 0, sizeof(d));
+	cli_mqtt_defaults(&d.mq);
+	d.window = 32;
+	d.skew = 300;
+	d.bin_fd = d.bitmap_fd = -1;
+	d.result = -1;
+	d.status_mid = -1;
+	uint64_t timeout = 0, window = 32, skew = 300, max_backoff = 30;
+	int c, rc = EXIT_USAGE;
+	opterr = 0;
+	while((c = getopt_long(argc, argv, ":" CLI_MQTT_SHORTOPTS, opts, NULL)) != -1){
+		int r = cli_mqtt_option(&d.mq, c, optarg);
+		if(r < 0) goto out;
+		if(r > 0) continue;
+		switch(c){
+		case O_VENDOR: if(cli_check_id("vendor", optarg)) goto out; d.vendor = optarg; break;
+		case O_MODEL: if(cli_check_id("model", optarg)) goto out; d.model = optarg; break;
+		case O_DEVICE: if(cli_check_id("device", optarg)) goto out; d.device = optarg; break;
+		case O_PIN: if(cli_pins_add(&d.pins, optarg)) goto out; break;
+		case O_STATE: d.statedir = optarg; break;
+		case O_TARGET: d.target = optarg; break;
+		case O_EXEC: d.exec = optarg; break;
+		case O_ONCE: d.once = true; break;
+		case O_TIMEOUT: if(cli_parse_u64("timeout", optarg, 86400 * 365, &timeout)) goto out; break;
+		case O_WINDOW:
+			if(cli_parse_u64("window", optarg, FWG_MAX_CHUNKS, &window)) goto out;
+			if(window == 0){ cli_err("invalid window '%s' (1..%d)", optarg, FWG_MAX_CHUNKS); goto out; }
+			break;
+		case O_SKEW: if(cli_parse_u64("skew", optarg, 86400 * 365, &skew)) goto out; break;
+		case O_BACKOFF:
+			if(cli_parse_u64("maximum backoff", optarg, 3600, &max_backoff)) goto out;
+			if(max_backoff == 0){ cli_err("invalid maximum backoff '%s' (1..3600)", optarg); goto out; }
+			break;
+		case O_RATE:
+			if(cli_parse_u64("maximum rate", optarg, FWG_INT_MAX, &d.max_rate)) goto out;
+			if(d.max_rate < 1024){ cli_err("invalid maximum rate '%s' (at least 1024 bytes/s)", optarg); goto out; }
+			break;
+		case O_HELP: cli_usage(usage); rc = EXIT_OK; goto out;
+		default: cli_bad_option(argc, argv, c); cli_usage(usage); goto out;
+		}
+	}
+	if(optind != argc){
+		cli_err("unexpected argument '%s'", argv[optind]);
+		cli_usage(usage);
+		goto out;
+	}
+	if(!d.vendor || !d.model || !d.device || !d.statedir || d.pins.n == 0 || (!d.target && !d.exec)){
+		cli_err("--vendor, --model, --device, --pin, --state-dir and --target or --exec are required");
+		cli_usage(usage);
+		goto out;
+	}
+	d.window = (unsigned)window;
+	d.skew = (int64_t)skew;
+	char user[3 * FWG_ID_MAX + 3];
+	snprintf(user, sizeof(user), "%s/%s/%s", d.vendor, d.model, d.device);
+	if(d.mq.username == NULL) d.mq.username = user;
+	snprintf(d.manifest_topic, sizeof(d.manifest_topic), "%s/%s/%s/manifest", d.mq.prefix, d.vendor, d.model);
+	snprintf(d.status_topic, sizeof(d.status_topic), "%s/%s/%s/status/%s", d.mq.prefix, d.vendor, d.model, d.device);
+
+	if(mkdir(d.statedir, 0700) != 0 && errno != EEXIST){
+		cli_err("cannot create state directory '%s': %s", d.statedir, strerror(errno));
+		goto out;
+	}
+	d.p_installed = path_in(d.statedir, "installed.seq");
+	d.p_manifest = path_in(d.statedir, "staging.manifest");
+	d.p_bin = path_in(d.statedir, "staging.bin");
+	d.p_bitmap = path_in(d.statedir, "staging.bitmap");
+	if(!d.p_installed || !d.p_manifest || !d.p_bin || !d.p_bitmap){ cli_err("out of memory"); goto out; }
+	d.installed = read_installed(&d);
+	if(d.installed == UINT64_MAX) goto out;
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char defid[256];
+	snprintf(defid, sizeof(defid), "fwgdev/%s/%s/%s", d.vendor, d.model, d.device);
+	d.mosq = cli_mqtt_new(&d.mq, defid, true, &d);
+	if(d.mosq == NULL) goto out;
+	mosquitto_connect_v5_callback_set(d.mosq, on_connect);
+	mosquitto_disconnect_v5_callback_set(d.mosq, on_disconnect);
+	mosquitto_publish_v5_callback_set(d.mosq, on_publish);
+	mosquitto_message_v5_callback_set(d.mosq, on_message);
+	fprintf(stderr, "fwguard device: %s/%s/%s, installed sequence %" PRIu64 ", broker %s:%d\n",
+			d.vendor, d.model, d.device, d.installed, d.mq.host, d.mq.port < 0 ? 1883 : d.mq.port);
+
+	double deadline = timeout ? cli_mono() + (double)timeout : 0;
+	double backoff = 0.5, done_at = 0;
+	bool need_connect = true, first = true;
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	while(!g_stop){
+		if(deadline && cli_mono() > deadline){
+			cli_err("timed out after %" PRIu64 " s (%s)", timeout, d.active ? "download incomplete" : "no usable manifest");
+			rc = EXIT_REJECT;
+			goto disconnect;
+		}
+		if(d.result >= 0){
+			/* --once: finished; wait (bounded) for the PUBACK of the last status */
+			if(done_at == 0) done_at = cli_mono();
+			if(d.status_acked || d.result == 2 || cli_mono() - done_at > 10 || (!d.connected && cli_mono() - done_at > 2)){
+				rc = d.result;
+				goto disconnect;
+			}
+		}
+		if(need_connect){
+			int r;
+			if(first){
+				r = mosquitto_connect_bind_v5(d.mosq, d.mq.host, d.mq.port < 0 ? 1883 : d.mq.port,
+						d.mq.keepalive, d.mq.bind_address, NULL);
+				first = false;
+			}else{
+				r = mosquitto_reconnect(d.mosq);
+			}
+			if(r != MOSQ_ERR_SUCCESS){
+				double wait = backoff * (0.5 + (double)(rand_r(&seed) % 1000) / 1000.0);
+				fprintf(stderr, "fwguard device: cannot connect to %s:%d (%s), retrying in %.1f s\n",
+						d.mq.host, d.mq.port < 0 ? 1883 : d.mq.port,
+						r == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(r), wait);
+				struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
+				nanosleep(&ts, NULL);   /* reconnect backoff */
+				backoff = backoff * 2 > (double)max_backoff ? (double)max_backoff : backoff * 2;
+				continue;
+			}
+			need_connect = false;
+		}
+		int r = mosquitto_loop(d.mosq, 500, 1);
+		if(d.connected) backoff = 0.5;
+		if(r != MOSQ_ERR_SUCCESS){
+			d.connected = false;
+			if(g_stop) break;
+			if(d.result >= 0) continue;
+			double wait = backoff * (0.5 + (double)(rand_r(&seed) % 1000) / 1000.0);
+			fprintf(stderr, "fwguard device: connection lost (%s), reconnecting in %.1f s\n",
+					r == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(r), wait);
+			struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
+			nanosleep(&ts, NULL);       /* reconnect backoff */
+			backoff = backoff * 2 > (double)max_backoff ? (double)max_backoff : backoff * 2;
+			need_connect = true;
+		}
+	}
+	rc = EXIT_OK;
+disconnect:
+	if(d.connected){
+		mosquitto_disconnect_v5(d.mosq, 0, NULL);
+		for(int i = 0; i < 20 && mosquitto_loop(d.mosq, 50, 1) == MOSQ_ERR_SUCCESS; i++)
+			;
+	}
+out:
+	close_download(&d, false);
+	if(d.mosq) mosquitto_destroy(d.mosq);
+	mosquitto_lib_cleanup();
+	cli_pins_free(&d.pins);
+	free(d.last_status);
+	free(d.p_installed);
+	free(d.p_manifest);
+	free(d.p_bin);
+	free(d.p_bitmap);
+	return rc;
+}

@@ -127,7 +127,6 @@ static bool is_subscribed(struct pub *p) { return p->sub_done; }
 static bool all_acked(struct pub *p) { return p->inflight == 0; }
 static int g_window;
 static bool window_free(struct pub *p) { return p->inflight < g_window; }
-static bool never(struct pub *p) { return false; }
 
 static int publish_one(struct pub *p, struct fwg_tag_ctx *tag, const char *topic, const void *buf,
 		size_t len, long what)
@@ -356,7 +355,8 @@ timeout:
 	rc = EXIT_USAGE;
 done:
 	mosquitto_disconnect_v5(p.mosq, 0, NULL);
-	pump(&p, cli_mono() + 2, never);
+	for(int i = 0; i < 20 && mosquitto_loop(p.mosq, 50, 1) == MOSQ_ERR_SUCCESS; i++)
+		;
 out:
 	if(p.mosq) mosquitto_destroy(p.mosq);
 	mosquitto_lib_cleanup();

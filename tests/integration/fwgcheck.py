@@ -2,7 +2,7 @@
 """Helpers of the integration tests (test code only).
 
   fwgcheck.py chain AUDIT              verify the hash chain of an audit log (§8)
-  fwgcheck.py has AUDIT SKIP EVENT REASON [k=v ...]
+  fwgcheck.py has AUDIT SKIP EVENT REASON [k=v | k>=N ...]
                                        a record after the first SKIP lines with this
                                        event, reason ("" = any / "-" = none) and members
   fwgcheck.py count AUDIT SKIP EVENT REASON [k=v ...]   number of such records
@@ -23,6 +23,11 @@ def fail(msg):
 
 def match(rec, kvs):
     for kv in kvs:
+        if ">=" in kv:
+            k, _, v = kv.partition(">=")
+            if not isinstance(rec.get(k), int) or rec[k] < int(v):
+                return False
+            continue
         k, _, v = kv.partition("=")
         if k not in rec:
             return False
