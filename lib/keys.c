@@ -1,6 +1,10 @@
 /* Key loading, key ids and the ECDH -> HKDF tag key (§1, §2).
  * SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,20 +46,64 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return 0;
 }
 
+#define KEY_FILE_MAX 65536
+
+/* Read a private key file: a regular file that neither group nor others
+ * may access (as ssh requires), at most 64 KiB. The caller cleanses *buf. */
+static int read_key_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	char msg[160];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if(fd < 0){
+		snprintf(msg, sizeof(msg), "cannot open key file: %s", strerror(errno));
+		set_err(err, errlen, msg);
+		return -1;
+	}
+	if(fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > KEY_FILE_MAX){
+		close(fd);
+		set_err(err, errlen, "key file is not a regular file of at most 64 KiB");
+		return -1;
+	}
+	if(st.st_mode & 077){
+		close(fd);
+		snprintf(msg, sizeof(msg), "permissions %04o are too open: a private key must not be "
+				"accessible by group or others (chmod 600)", (unsigned)(st.st_mode & 07777));
+		set_err(err, errlen, msg);
+		return -1;
+	}
+	*buf = OPENSSL_malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while(*buf && got < (size_t)st.st_size){
+		ssize_t n = read(fd, *buf + got, (size_t)st.st_size - got);
+		if(n < 0 && errno == EINTR) continue;
+		if(n <= 0) break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if(!*buf || got != (size_t)st.st_size){
+		OPENSSL_clear_free(*buf, (size_t)st.st_size + 1);
+		*buf = NULL;
+		set_err(err, errlen, "cannot read key file");
+		return -1;
+	}
+	*len = got;
+	return 0;
+}
+
 int fwg_key_load_private_pem(const char *path, EVP_PKEY **out, char *err, size_t errlen)
 {
+	char *text = NULL;
+	size_t len = 0;
 	if(path == NULL || out == NULL){
 		set_err(err, errlen, "no key path");
 		return -1;
 	}
-	BIO *bio = BIO_new_file(path, "r");
-	if(bio == NULL){
-		ERR_clear_error();
-		set_err(err, errlen, "cannot open key file");
-		return -1;
-	}
-	EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	if(read_key_file(path, &text, &len, err, errlen)) return -1;
+	BIO *bio = BIO_new_mem_buf(text, (int)len);
+	EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
 	BIO_free(bio);
+	OPENSSL_clear_free(text, len + 1); /* key material: cleansed after use */
 	if(key == NULL){
 		ERR_clear_error();
 		set_err(err, errlen, "not a PEM private key (or encrypted)");

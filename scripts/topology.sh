@@ -124,7 +124,9 @@ done
 
 step "keys, passwords, trust store and configs (scripts/topology/init.sh, in $work)"
 FWG_EXAMPLES=$ex FWG_PLUGIN=$FWG_PLUGIN FWG_ORIGIN_PORT=$po FWG_GATEWAYS="gw1:$p1 gw2:$p2" \
-	FWG_DEVICES="$devices" FWG_USER=$(id -un) "$tdir/init.sh" "$work" | sed 's/^/           /'
+	FWG_DEVICES="$devices" FWG_USER=$(id -un) "$tdir/init.sh" "$work" > "$work/init.log" 2>&1 \
+	|| { cat "$work/init.log" >&2; exit 1; }
+sed 's/^/           /' "$work/init.log"
 
 step "origin broker and two gateways (relay mode, MQTT v5 bridges fw/# in, status out)"
 start_broker origin "$po"

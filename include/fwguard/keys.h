@@ -5,7 +5,9 @@
 #include <openssl/evp.h>
 #include "fwguard/fwguard.h"
 
-/* Load a PEM private key that must be EC P-256. On failure returns -1 and
+/* Load a PEM private key that must be EC P-256, from a regular file that
+ * neither group nor others may access (mode & 077 == 0, as ssh requires).
+ * The file's bytes are cleansed after parsing. On failure returns -1 and
  * writes a one-line reason (no key material) into err. */
 int fwg_key_load_private_pem(const char *path, EVP_PKEY **out, char *err, size_t errlen);
 

@@ -238,7 +238,7 @@ publish_manifest() {
 	sign_manifest "$f" "$seq" || fail "fwg-sign.sh failed" || return 1
 	publish_tagged "$(mtopic)" "$f"
 	expect_accepted || return 1
-	SEQ=$seq CUR_MANIFEST=$f
+	SEQ=$seq CUR_MANIFEST=$f CUR_TS=$LAST_TS
 }
 # chunk_file SEQ IDX OUT: the IDX-th chunk of $IMG
 chunk_file() { dd if="$IMG" of="$3" bs=1024 skip="$2" count=1 2>/dev/null; }

@@ -82,7 +82,8 @@ c_complete() {
 }
 c_complete_once() {
 	audit_mark
-	publish_tagged "$(ctopic "$SEQ" 1)" "$T/good-1.bin"
+	# fresh tag (another fw-ts than the first publish of this chunk)
+	publish_tagged "$(ctopic "$SEQ" 1)" "$T/good-1.bin" $(($(date +%s) - 5))
 	expect_accepted || return 1
 	[ "$(audit_count image.complete "")" -eq 0 ] || fail "image.complete recorded twice"
 }

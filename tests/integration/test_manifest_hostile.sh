@@ -270,7 +270,9 @@ c_below_floor() {
 }
 c_republish() {
 	audit_mark
-	publish_tagged "$MT" "$CUR_MANIFEST"
+	# a fresh tag: another fw-ts than the first publish (same payload, topic and
+	# second would give the same tag, a replay from another client id)
+	publish_tagged "$MT" "$CUR_MANIFEST" $((CUR_TS - 1))
 	expect_accepted || return 1
 	audit_has manifest.republished "" || return 1
 	audit_has_q manifest.accepted "" && fail "a re-publish was recorded as manifest.accepted" && return 1

@@ -1,6 +1,7 @@
 /* Unit tests: key loading, key ids, ECDH and the HKDF tag key (§1, §2).
  * SPDX-License-Identifier: Apache-2.0 */
 #include <check.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,16 +78,53 @@ static void expected(const char *key, char *out, size_t cap)
 	ck_assert_msg(found, "no %s in expected.txt", key);
 }
 
+/* The vectors come out of git as 0644, which the loader refuses (as ssh
+ * does); load a 0600 copy (mkstemp creates files 0600). */
+static void private_copy(const char *name, char *out, size_t cap, mode_t mode)
+{
+	size_t len;
+	char *pem = slurp(name, &len);
+	const char *dir = getenv("TMPDIR");
+	snprintf(out, cap, "%s/fwg-test-key-XXXXXX", dir ? dir : "/tmp");
+	int fd = mkstemp(out);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(write(fd, pem, len) == (ssize_t)len);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+	free(pem);
+}
+
 static EVP_PKEY *load_priv(const char *name)
 {
 	char path[1024], err[256] = "";
 	EVP_PKEY *k = NULL;
-	vpath(name, path, sizeof(path));
+	private_copy(name, path, sizeof(path), 0600);
 	ck_assert_msg(fwg_key_load_private_pem(path, &k, err, sizeof(err)) == 0, "%s: %s", name, err);
+	unlink(path);
 	ck_assert_ptr_nonnull(k);
 	ck_assert_uint_eq(ERR_peek_error(), 0);
 	return k;
 }
+
+START_TEST(private_key_permissions)
+{
+	static const mode_t loose[] = { 0644, 0640, 0604, 0660, 0620, 0602, 0610 };
+	char path[1024], err[256];
+	EVP_PKEY *k = NULL;
+	for(size_t i = 0; i < sizeof(loose) / sizeof(loose[0]); i++){
+		private_copy("broker-ecdh.pem", path, sizeof(path), loose[i]);
+		err[0] = '\0';
+		ck_assert_int_eq(fwg_key_load_private_pem(path, &k, err, sizeof(err)), -1);
+		ck_assert_msg(strstr(err, "too open") != NULL, "%s", err);
+		ck_assert_ptr_null(strstr(err, "BEGIN")); /* no key material in the message */
+		unlink(path);
+	}
+	private_copy("broker-ecdh.pem", path, sizeof(path), 0400);
+	ck_assert_int_eq(fwg_key_load_private_pem(path, &k, err, sizeof(err)), 0);
+	EVP_PKEY_free(k);
+	unlink(path);
+}
+END_TEST
 
 static EVP_PKEY *load_pub(const char *name)
 {
@@ -529,6 +567,7 @@ static Suite *keys_suite(void)
 {
 	Suite *s = suite_create("keys");
 	TCase *tc = tcase_create("known_answers");
+	tcase_add_test(tc, private_key_permissions);
 	tcase_add_test(tc, key_id_private);
 	tcase_add_test(tc, key_id_public);
 	tcase_add_loop_test(tc, public_b64_matches_vector, 0, N(pub_pairs));

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "fwguard/trust.h"
 #include "fwguard/keys.h"
 #include "fwguard/codec.h"
@@ -28,8 +29,19 @@ static void setup(void)
 	read_line("vendor-ecdh.pub.b64", ecdh_b64, sizeof(ecdh_b64));
 	read_line("vendor-sign.pub.b64", sign_b64, sizeof(sign_b64));
 	read_line("broker-ecdh.pub.b64", broker_b64, sizeof(broker_b64));
+	/* a 0600 copy: the loader refuses keys that group or others may read */
+	char pem[1024], tmp[] = "/tmp/fwg-test-trust-key-XXXXXX";
+	read_line("broker-ecdh.pem", pem, sizeof(pem)); /* checks it exists */
 	snprintf(path, sizeof(path), "%s/broker-ecdh.pem", FWG_VECTORS_DIR);
-	ck_assert_int_eq(fwg_key_load_private_pem(path, &broker_priv, err, sizeof(err)), 0);
+	FILE *in = fopen(path, "r");
+	int fd = mkstemp(tmp);
+	ck_assert(in != NULL && fd >= 0);
+	size_t n = fread(pem, 1, sizeof(pem), in);
+	fclose(in);
+	ck_assert(write(fd, pem, n) == (ssize_t)n);
+	close(fd);
+	ck_assert_int_eq(fwg_key_load_private_pem(tmp, &broker_priv, err, sizeof(err)), 0);
+	unlink(tmp);
 }
 
 static void teardown(void)
