@@ -3,7 +3,8 @@
 # start a broker with the plugin on a free loopback port, roll a signed,
 # chunked firmware image out to three devices, show that a rollback and a
 # forged manifest are refused, print the audit summary, and stop everything
-# it started (by PID).
+# it started (by PID). Then the gateway tier: scripts/topology.sh (an origin
+# broker, two gateway brokers in relay mode, devices behind each).
 #   scripts/demo.sh            (as root the first time: it installs packages)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -123,4 +124,8 @@ for ev, c in sorted(counts.items()):
     print(f"  {c:5d}  {ev}")
 PY
 echo
-echo "demo finished: broker stopped, devices installed 1.0.0, attacks refused"
+echo "single-broker demo finished: broker stopped, devices installed 1.0.0, attacks refused"
+trap - EXIT INT TERM
+cleanup
+printf '\n\n######## the gateway tier (scripts/topology.sh)\n'
+FWG_BUILD_DIR=$build exec "$top/scripts/topology.sh"
