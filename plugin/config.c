@@ -70,7 +70,7 @@ int fwg_config__parse(struct fwg_config *cfg, struct mosquitto_opt *opts, int n)
 {
 	uint64_t window = 300, skew = 300, max_image = 268435456, max_chunk = FWG_CHUNK_SIZE_MAX;
 	uint64_t replay = 65536, burst = 20, period = 60;
-	const char *mode = "origin", *other = "defer";
+	const char *mode = "origin", *other = "defer", *audit_failure = "closed";
 
 	memset(cfg, 0, sizeof(*cfg));
 	for(int i = 0; i < n; i++){
@@ -83,6 +83,7 @@ int fwg_config__parse(struct fwg_config *cfg, struct mosquitto_opt *opts, int n)
 		else if(!strcasecmp(k, "topic_prefix")) rc = set_str(&cfg->prefix, k, v);
 		else if(!strcasecmp(k, "mode")){ mode = v; rc = 0; }
 		else if(!strcasecmp(k, "other_topics")){ other = v; rc = 0; }
+		else if(!strcasecmp(k, "audit_failure")){ audit_failure = v; rc = 0; }
 		else if(!strcasecmp(k, "tag_window")) rc = set_num(&window, k, v, 1, 86400);
 		else if(!strcasecmp(k, "clock_skew")) rc = set_num(&skew, k, v, 0, 86400);
 		else if(!strcasecmp(k, "max_image_size")) rc = set_num(&max_image, k, v, 1, FWG_INT_MAX);
@@ -101,6 +102,9 @@ int fwg_config__parse(struct fwg_config *cfg, struct mosquitto_opt *opts, int n)
 	else if(!strcasecmp(other, "allow")) cfg->other_topics = FWG_OTHER_ALLOW;
 	else if(!strcasecmp(other, "deny")) cfg->other_topics = FWG_OTHER_DENY;
 	else{ bad("other_topics", other, "must be defer, allow or deny"); goto fail; }
+	if(!strcasecmp(audit_failure, "closed")) cfg->audit_fail_open = false;
+	else if(!strcasecmp(audit_failure, "open")) cfg->audit_fail_open = true;
+	else{ bad("audit_failure", audit_failure, "must be closed or open"); goto fail; }
 
 	static const char *const required[] = { "trust_store", "state_file", "audit_log" };
 	char *const *vals[] = { &cfg->trust_store, &cfg->state_file, &cfg->audit_log };

@@ -36,9 +36,10 @@ int fwg_events__emit(struct fwg_plugin *p, const struct fwg_event *ev, cJSON *re
 
 	if(!rec) return 0;
 	if(fwg_audit_append(p->audit, rec, &line, &len)){
-		mosquitto_log_printf(MOSQ_LOG_ERR, FWG_LOG_PREFIX "cannot append to audit log \"%s\": %s",
-				p->cfg.audit_log, strerror(errno));
-		return -1;
+		mosquitto_log_printf(MOSQ_LOG_ERR, FWG_LOG_PREFIX "cannot append %s to audit log \"%s\": %s%s",
+				ev->event, p->cfg.audit_log, strerror(errno),
+				p->cfg.audit_fail_open ? " (audit_failure open: going on)" : "");
+		return p->cfg.audit_fail_open ? 0 : -1;
 	}
 	if(ev->reason != FWG_R_OK){
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, FWG_LOG_PREFIX "%s", line);

@@ -41,6 +41,7 @@ struct fwg_config {
 	uint64_t deny_log_burst;
 	uint64_t deny_log_period;
 	struct fwg_map *gateways;       /* plugin_opt_gateway_usernames */
+	bool audit_fail_open;           /* plugin_opt_audit_failure open */
 };
 
 /* What the ACL write check found, handed to the message callback that
