@@ -40,6 +40,8 @@ void fwg_state_free(struct fwg_state *s)
 {
 	if(!s) return;
 	fwg_map_free(s->models, model_free);
+	fwg_map_free(s->controls, free);
+	fwg_map_free(s->revoked, NULL);
 	free(s->path);
 	free(s);
 }
@@ -142,6 +144,35 @@ static int load_model(const cJSON *o, struct fwg_state *s, char *err, size_t err
 	return 0;
 }
 
+static int load_control(const cJSON *o, struct fwg_state *s, char *err, size_t errlen)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "vendor"));
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "model"));
+	const cJSON *pc = cJSON_GetObjectItemCaseSensitive(o, "percent");
+	const cJSON *pa = cJSON_GetObjectItemCaseSensitive(o, "paused");
+	const cJSON *fl = cJSON_GetObjectItemCaseSensitive(o, "floor");
+	if(!cJSON_IsObject(o) || cJSON_GetArraySize(o) != 5 || !v || !m || !fwg_id_valid(v, strlen(v))
+			|| !fwg_id_valid(m, strlen(m)) || !cJSON_IsNumber(pc) || pc->valuedouble < 0
+			|| pc->valuedouble > 100 || !cJSON_IsBool(pa) || !cJSON_IsNumber(fl)
+			|| fl->valuedouble < 0 || fl->valuedouble > (double)FWG_INT_MAX){
+		seterr(err, errlen, "a control entry is malformed");
+		return -1;
+	}
+	if(fwg_state_control(s, v, strlen(v), m, strlen(m))){
+		seterr(err, errlen, "control entry %s/%s appears twice", v, m);
+		return -1;
+	}
+	struct fwg_model_control *c = fwg_state_control_add(s, v, m);
+	if(!c){
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	c->percent = (unsigned)pc->valuedouble;
+	c->paused = cJSON_IsTrue(pa);
+	c->floor = (uint64_t)fl->valuedouble;
+	return 0;
+}
+
 static int parse_state(const char *text, size_t len, struct fwg_state *s, char *err, size_t errlen)
 {
 	if(fwg_json_prescan((const uint8_t *)text, len, true) != FWG_R_OK){
@@ -152,14 +183,34 @@ static int parse_state(const char *text, size_t len, struct fwg_state *s, char *
 	int rc = -1;
 	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
 	const cJSON *models = cJSON_GetObjectItemCaseSensitive(root, "models");
-	if(!cJSON_IsObject(root) || cJSON_GetArraySize(root) != 2 || !cJSON_IsNumber(fmt)
-			|| fmt->valuedouble != 1 || !cJSON_IsArray(models)){
+	const cJSON *controls = cJSON_GetObjectItemCaseSensitive(root, "controls");
+	const cJSON *revoked = cJSON_GetObjectItemCaseSensitive(root, "revoked");
+	int expect = 2 + (controls != NULL) + (revoked != NULL);
+	if(!cJSON_IsObject(root) || cJSON_GetArraySize(root) != expect || !cJSON_IsNumber(fmt)
+			|| fmt->valuedouble != 1 || !cJSON_IsArray(models)
+			|| (controls && !cJSON_IsArray(controls)) || (revoked && !cJSON_IsArray(revoked))){
 		seterr(err, errlen, "not a fwguard state file (format 1)");
 		goto out;
 	}
 	for(const cJSON *c = models->child; c; c = c->next){
 		if(!cJSON_IsObject(c) || load_model(c, s, err, errlen)){
 			if(!cJSON_IsObject(c)) seterr(err, errlen, "a model entry is not an object");
+			goto out;
+		}
+	}
+	for(const cJSON *c = controls ? controls->child : NULL; c; c = c->next){
+		if(load_control(c, s, err, errlen)) goto out;
+	}
+	for(const cJSON *c = revoked ? revoked->child : NULL; c; c = c->next){
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "vendor"));
+		const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "key_id"));
+		if(!cJSON_IsObject(c) || cJSON_GetArraySize(c) != 2 || !v || !k || !fwg_id_valid(v, strlen(v))
+				|| strlen(k) != FWG_KEY_ID_LEN || !fwg_is_lower_hex(k, FWG_KEY_ID_LEN)){
+			seterr(err, errlen, "a revoked key entry is malformed");
+			goto out;
+		}
+		if(fwg_state_revoke(s, v, k)){
+			seterr(err, errlen, "out of memory");
 			goto out;
 		}
 	}
@@ -173,7 +224,8 @@ int fwg_state_load(const char *path, struct fwg_state **out, char *err, size_t e
 {
 	struct fwg_state *s = calloc(1, sizeof(*s));
 	char inner[256] = "";
-	if(!s || !(s->path = strdup(path)) || !(s->models = fwg_map_new(16))){
+	if(!s || !(s->path = strdup(path)) || !(s->models = fwg_map_new(16))
+			|| !(s->controls = fwg_map_new(4)) || !(s->revoked = fwg_map_new(4))){
 		fwg_state_free(s);
 		seterr(err, errlen, "out of memory");
 		return -1;
@@ -252,6 +304,44 @@ static cJSON *model_json(const struct fwg_model_state *ms)
 	return o;
 }
 
+static int add_controls(const struct fwg_state *s, cJSON *root)
+{
+	size_t pos = 0;
+	const char *key;
+	size_t klen;
+	void *val;
+	if(fwg_map_count(s->controls)){
+		cJSON *arr = cJSON_AddArrayToObject(root, "controls");
+		if(!arr) return -1;
+		while(fwg_map_next(s->controls, &pos, NULL, NULL, &val)){
+			const struct fwg_model_control *c = val;
+			cJSON *o = cJSON_CreateObject();
+			if(!o) return -1;
+			cJSON_AddItemToArray(arr, o);
+			if(!cJSON_AddStringToObject(o, "vendor", c->vendor) || !cJSON_AddStringToObject(o, "model", c->model)
+					|| !fwg_json_add_u64(o, "percent", c->percent) || !cJSON_AddBoolToObject(o, "paused", c->paused)
+					|| !fwg_json_add_u64(o, "floor", c->floor)) return -1;
+		}
+	}
+	if(fwg_map_count(s->revoked)){
+		cJSON *arr = cJSON_AddArrayToObject(root, "revoked");
+		if(!arr) return -1;
+		pos = 0;
+		while(fwg_map_next(s->revoked, &pos, &key, &klen, NULL)){
+			const char *slash = memchr(key, '/', klen);
+			char vendor[FWG_ID_MAX + 1];
+			if(!slash || (size_t)(slash - key) > FWG_ID_MAX) return -1;
+			memcpy(vendor, key, (size_t)(slash - key));
+			vendor[slash - key] = '\0';
+			cJSON *o = cJSON_CreateObject();
+			if(!o) return -1;
+			cJSON_AddItemToArray(arr, o);
+			if(!cJSON_AddStringToObject(o, "vendor", vendor) || !cJSON_AddStringToObject(o, "key_id", slash + 1)) return -1;
+		}
+	}
+	return 0;
+}
+
 static int write_all(int fd, const char *buf, size_t len)
 {
 	while(len){
@@ -308,6 +398,7 @@ int fwg_state_save(const struct fwg_state *s, const struct fwg_model_state *next
 		if(!o) goto out;
 		cJSON_AddItemToArray(models, o);
 	}
+	if(add_controls(s, root)) goto out;
 	text = cJSON_PrintUnformatted(root);
 	size_t plen = strlen(s->path);
 	tmp = malloc(plen + 5);
@@ -360,4 +451,78 @@ int fwg_state_commit(struct fwg_state *s, struct fwg_model_state *next)
 	*ms = *next;
 	memset(next, 0, sizeof(*next));
 	return 0;
+}
+
+struct fwg_model_control *fwg_state_control(const struct fwg_state *s, const char *vendor, size_t vlen,
+		const char *model, size_t mlen)
+{
+	char key[2 * FWG_ID_MAX + 2];
+	int n = key_of(key, sizeof(key), vendor, vlen, model, mlen);
+	if(n < 0 || !fwg_map_count(s->controls)) return NULL;
+	return fwg_map_get(s->controls, key, (size_t)n);
+}
+
+struct fwg_model_control *fwg_state_control_add(struct fwg_state *s, const char *vendor, const char *model)
+{
+	struct fwg_model_control *c = fwg_state_control(s, vendor, strlen(vendor), model, strlen(model));
+	if(c) return c;
+	char key[2 * FWG_ID_MAX + 2];
+	int n = key_of(key, sizeof(key), vendor, strlen(vendor), model, strlen(model));
+	if(n < 0 || strlen(vendor) > FWG_ID_MAX || strlen(model) > FWG_ID_MAX) return NULL;
+	c = calloc(1, sizeof(*c));
+	if(!c) return NULL;
+	memcpy(c->vendor, vendor, strlen(vendor) + 1);
+	memcpy(c->model, model, strlen(model) + 1);
+	c->percent = 100;
+	if(fwg_map_put(s->controls, key, (size_t)n, c)){
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int revoked_key(char *buf, size_t cap, const char *vendor, const char *key_id)
+{
+	int n = snprintf(buf, cap, "%s/%s", vendor, key_id);
+	return n > 0 && (size_t)n < cap ? n : -1;
+}
+
+bool fwg_state_key_revoked(const struct fwg_state *s, const char *vendor, const char *key_id)
+{
+	char key[FWG_ID_MAX + FWG_KEY_ID_LEN + 2];
+	int n;
+	if(!fwg_map_count(s->revoked) || (n = revoked_key(key, sizeof(key), vendor, key_id)) < 0) return false;
+	return fwg_map_get(s->revoked, key, (size_t)n) != NULL;
+}
+
+int fwg_state_revoke(struct fwg_state *s, const char *vendor, const char *key_id)
+{
+	char key[FWG_ID_MAX + FWG_KEY_ID_LEN + 2];
+	int n = revoked_key(key, sizeof(key), vendor, key_id);
+	if(n < 0) return -1;
+	return fwg_map_put(s->revoked, key, (size_t)n, s);
+}
+
+void fwg_state_unrevoke(struct fwg_state *s, const char *vendor, const char *key_id)
+{
+	/* The map has no delete: rebuild it without the key (rare, operator path). */
+	char key[FWG_ID_MAX + FWG_KEY_ID_LEN + 2];
+	int n = revoked_key(key, sizeof(key), vendor, key_id);
+	struct fwg_map *m = fwg_map_new(fwg_map_count(s->revoked));
+	size_t pos = 0;
+	const char *k;
+	size_t kl;
+	if(n < 0 || !m) {
+		fwg_map_free(m, NULL);
+		return;
+	}
+	while(fwg_map_next(s->revoked, &pos, &k, &kl, NULL)){
+		if(kl == (size_t)n && !memcmp(k, key, kl)) continue;
+		if(fwg_map_put(m, k, kl, s)){
+			fwg_map_free(m, NULL);
+			return;
+		}
+	}
+	fwg_map_free(s->revoked, NULL);
+	s->revoked = m;
 }

@@ -30,6 +30,7 @@ enum fwg_reason fwg_checks__manifest(struct fwg_plugin *p, const struct fwg_vend
 	}
 	/* 5. key and signature */
 	r = fwg_vendor_key(v, m->key_id, &pub);
+	if(r == FWG_R_OK && fwg_state_key_revoked(p->state, v->id, m->key_id)) r = FWG_R_KEY_REVOKED;
 	if(r != FWG_R_OK) goto fail;
 	r = fwg_manifest_verify(m, pub);
 	if(r != FWG_R_OK) goto fail;
@@ -41,8 +42,10 @@ enum fwg_reason fwg_checks__manifest(struct fwg_plugin *p, const struct fwg_vend
 		return FWG_R_OK;
 	}
 	/* 6. policy */
-	r = fwg_policy_manifest(m, ms ? ms->sequence : 0, fwg_vendor_floor(v, model),
-			&p->cfg.limits, fwg_now());
+	uint64_t floor = fwg_vendor_floor(v, model);
+	const struct fwg_model_control *c = fwg_state_control(p->state, vendor, t->vendor_len, model, t->model_len);
+	if(c && c->floor > floor) floor = c->floor;
+	r = fwg_policy_manifest(m, ms ? ms->sequence : 0, floor, &p->cfg.limits, fwg_now());
 	if(r != FWG_R_OK) goto fail;
 	return FWG_R_OK;
 fail:

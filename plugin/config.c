@@ -33,12 +33,12 @@ static int set_num(uint64_t *dst, const char *key, const char *value, uint64_t m
 	return 0;
 }
 
-/* Comma-separated usernames of gateway brokers' bridges. */
-static int set_gateways(struct fwg_config *cfg, const char *key, const char *value)
+/* Comma-separated usernames (gateway bridges, administrators). */
+static int set_names(struct fwg_map **dst, const char *key, const char *value)
 {
-	if(cfg->gateways) return bad(key, value, "given twice");
-	cfg->gateways = fwg_map_new(4);
-	if(!cfg->gateways) return bad(key, value, "out of memory");
+	if(*dst) return bad(key, value, "given twice");
+	*dst = fwg_map_new(4);
+	if(!*dst) return bad(key, value, "out of memory");
 	const char *s = value;
 	for(;;){
 		const char *e = strchr(s, ',');
@@ -48,7 +48,7 @@ static int set_gateways(struct fwg_config *cfg, const char *key, const char *val
 		if(n == 0 || memchr(s, '/', n) || memchr(s, '+', n) || memchr(s, '#', n)){
 			return bad(key, value, "must be a comma-separated list of usernames without '/', '+' or '#'");
 		}
-		if(fwg_map_put(cfg->gateways, s, n, cfg)) return bad(key, value, "out of memory");
+		if(fwg_map_put(*dst, s, n, dst)) return bad(key, value, "out of memory");
 		if(!e) break;
 		s = e + 1;
 	}
@@ -91,7 +91,8 @@ int fwg_config__parse(struct fwg_config *cfg, struct mosquitto_opt *opts, int n)
 		else if(!strcasecmp(k, "replay_cache")) rc = set_num(&replay, k, v, 16, 16777216);
 		else if(!strcasecmp(k, "deny_log_burst")) rc = set_num(&burst, k, v, 1, 1000000);
 		else if(!strcasecmp(k, "deny_log_period")) rc = set_num(&period, k, v, 1, 86400);
-		else if(!strcasecmp(k, "gateway_usernames")) rc = set_gateways(cfg, k, v);
+		else if(!strcasecmp(k, "gateway_usernames")) rc = set_names(&cfg->gateways, k, v);
+		else if(!strcasecmp(k, "admin_usernames")) rc = set_names(&cfg->admins, k, v);
 		else rc = bad(k, v, "unknown option");
 		if(rc) goto fail;
 	}
@@ -149,5 +150,6 @@ void fwg_config__free(struct fwg_config *cfg)
 	free(cfg->audit_log);
 	free(cfg->prefix);
 	fwg_map_free(cfg->gateways, NULL);
+	fwg_map_free(cfg->admins, NULL);
 	memset(cfg, 0, sizeof(*cfg));
 }

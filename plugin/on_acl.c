@@ -73,7 +73,9 @@ static int fwg_acl__read(struct fwg_plugin *p, const struct mosquitto_evt_acl_ch
 	if(p->no_tick && p->cfg.mode == FWG_MODE_RELAY) return MOSQ_ERR_ACL_DENIED;
 	if(id.kind == FWG_ID_DEVICE && same(id.v, id.vl, t.vendor, t.vendor_len)
 			&& same(id.m, id.ml, t.model, t.model_len)){
-		if(t.kind == FWG_T_MANIFEST || t.kind == FWG_T_CHUNK) return MOSQ_ERR_SUCCESS;
+		if(t.kind == FWG_T_MANIFEST || t.kind == FWG_T_CHUNK){
+			return fwg_fleet__rollout_allows(p, &t, id.d, id.dl) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+		}
 		if(t.kind == FWG_T_STATUS && same(id.d, id.dl, t.device, t.device_len)) return MOSQ_ERR_SUCCESS;
 	}
 	return MOSQ_ERR_ACL_DENIED;
@@ -276,6 +278,14 @@ int fwg_acl__check(int event, void *event_data, void *userdata)
 
 	fwg_plugin__enter(p);
 	if(!p->ticked) fwg_plugin__tick_watch(p);
+	if(ed->topic[0] == '$' && !strncmp(ed->topic, FWG_CONTROL_TOPIC, sizeof(FWG_CONTROL_TOPIC) - 1)){
+		/* Anyone may send commands (the handler answers "not authorized"
+		 * to non-admins) and read the responses, which the broker sends to
+		 * the requesting client only. */
+		const char *rest = ed->topic + sizeof(FWG_CONTROL_TOPIC) - 1;
+		if(ed->access == MOSQ_ACL_WRITE) return rest[0] ? MOSQ_ERR_ACL_DENIED : MOSQ_ERR_SUCCESS;
+		return strcmp(rest, "/response") ? MOSQ_ERR_ACL_DENIED : MOSQ_ERR_SUCCESS;
+	}
 	switch(ed->access){
 		case MOSQ_ACL_READ: return fwg_acl__read(p, ed);
 		case MOSQ_ACL_WRITE: return fwg_acl__write(p, ed);

@@ -66,6 +66,7 @@ static void fwg_message__status(struct fwg_plugin *p, struct mosquitto_evt_messa
 	struct fwg_event ev = { .event = "device.status", .vendor = t->vendor, .vendor_len = t->vendor_len,
 		.model = t->model, .model_len = t->model_len, .client = ed->client };
 	ed->retain = true;
+	fwg_fleet__status(p, t->vendor, t->vendor_len, t->model, t->model_len, t->device, t->device_len, st);
 	if(!fwg_trust_vendor(p->trust, t->vendor, t->vendor_len)) ev.vendor = ev.model = NULL;
 	cJSON *rec = fwg_events__begin(p, &ev);
 	if(!rec) return;

@@ -78,6 +78,7 @@ int fwg_plugin__on_tick(int event, void *event_data, void *userdata)
 		p->no_tick = false;
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, FWG_LOG_PREFIX "tick events arrive after all");
 	}
+	fwg_fleet__tick(p);
 	if(!p->restored){
 		/* Restore the accepted manifests as retained messages, in case the
 		 * broker lost its retained store (PROTOCOL §6). */
@@ -157,6 +158,7 @@ static void fwg_plugin__free(struct fwg_plugin *p)
 {
 	if(!p) return;
 	fwg_pending__clear(&p->pending);
+	fwg_fleet__free(p);
 	fwg_replay_free(p->replay);
 	fwg_ratelimit_free(p->ratelimit);
 	fwg_audit_close(p->audit);
@@ -224,7 +226,9 @@ static const struct {
 	{ MOSQ_EVT_RELOAD, fwg_plugin__on_reload },
 	{ MOSQ_EVT_TICK, fwg_plugin__on_tick },
 	{ MOSQ_EVT_DISCONNECT, fwg_plugin__on_disconnect },
+	{ MOSQ_EVT_CONTROL, fwg_control__on },
 };
+#define FWG_CB_DATA(ev) ((ev) == MOSQ_EVT_CONTROL ? FWG_CONTROL_TOPIC : NULL)
 #define FWG_NCALLBACKS (sizeof(fwg_callbacks) / sizeof(fwg_callbacks[0]))
 
 int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
@@ -239,7 +243,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 	if(fwg_config__parse(&p->cfg, options, option_count) || fwg_plugin__load(p)) goto fail;
 	for(; registered < FWG_NCALLBACKS; registered++){
 		if(mosquitto_callback_register(identifier, fwg_callbacks[registered].event,
-					fwg_callbacks[registered].cb, NULL, p)){
+					fwg_callbacks[registered].cb, FWG_CB_DATA(fwg_callbacks[registered].event), p)){
 			mosquitto_log_printf(MOSQ_LOG_ERR, FWG_LOG_PREFIX "cannot register callback for event %d",
 					fwg_callbacks[registered].event);
 			goto fail;
@@ -252,7 +256,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 	return MOSQ_ERR_SUCCESS;
 fail:
 	while(registered-- > 0){
-		mosquitto_callback_unregister(identifier, fwg_callbacks[registered].event, fwg_callbacks[registered].cb, NULL);
+		mosquitto_callback_unregister(identifier, fwg_callbacks[registered].event, fwg_callbacks[registered].cb,
+				FWG_CB_DATA(fwg_callbacks[registered].event));
 	}
 	mosquitto_log_printf(MOSQ_LOG_ERR, FWG_LOG_PREFIX "not started; the broker must not run without it");
 	fwg_plugin__free(p);
@@ -265,7 +270,8 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int 
 	(void)options; (void)option_count;
 	if(!p) return MOSQ_ERR_SUCCESS;
 	for(size_t i = 0; i < FWG_NCALLBACKS; i++){
-		mosquitto_callback_unregister(p->id, fwg_callbacks[i].event, fwg_callbacks[i].cb, NULL);
+		mosquitto_callback_unregister(p->id, fwg_callbacks[i].event, fwg_callbacks[i].cb,
+				FWG_CB_DATA(fwg_callbacks[i].event));
 	}
 	/* Keep chunk progress across a clean restart (no fsync needed for that). */
 	if(p->state && fwg_map_count(p->state->models)) fwg_state_save(p->state, NULL);

@@ -41,6 +41,7 @@ struct fwg_config {
 	uint64_t deny_log_burst;
 	uint64_t deny_log_period;
 	struct fwg_map *gateways;       /* plugin_opt_gateway_usernames */
+	struct fwg_map *admins;         /* plugin_opt_admin_usernames ($CONTROL) */
 	bool audit_fail_open;           /* plugin_opt_audit_failure open */
 };
 
@@ -81,6 +82,9 @@ struct fwg_plugin {
 	uint64_t disconnect_stamp;
 	bool restored;                  /* retained manifests restored at first tick */
 	bool ticked;                    /* a MOSQ_EVT_TICK has been seen */
+	struct fwg_map *fleets;         /* "vendor/model" -> struct fwg_fleet * */
+	int64_t fleet_published_at;
+	size_t fleet_devices;           /* tracked, all models (capped) */
 	bool no_tick;                   /* none for a while: per_listener_settings true */
 	int64_t started_at;
 };
@@ -88,6 +92,41 @@ struct fwg_plugin {
 /* Mosquitto 2.0 raises no tick (and skips message callbacks for bridges)
  * when per_listener_settings is true. */
 void fwg_plugin__tick_watch(struct fwg_plugin *p);
+
+/* fleet.c: device states from status reports; staged rollout buckets */
+struct fwg_fleet_device {
+	enum fwg_dev_state state;
+	bool reported;                  /* has sent a status */
+	bool has_sequence; uint64_t sequence;
+	uint64_t installed;             /* 0: unknown */
+	uint32_t bucket;                /* 0..9999, stable */
+	uint64_t delivered;             /* sequence of the manifest it was given */
+};
+struct fwg_fleet {
+	char vendor[FWG_ID_MAX + 1], model[FWG_ID_MAX + 1];
+	struct fwg_map *devices;        /* device id -> struct fwg_fleet_device * */
+	bool dirty;
+};
+uint32_t fwg_fleet__bucket(const char *vendor, size_t vl, const char *model, size_t ml,
+		const char *device, size_t dl);
+struct fwg_fleet *fwg_fleet__get(struct fwg_plugin *p, const char *vendor, size_t vl,
+		const char *model, size_t ml, bool create);
+struct fwg_fleet_device *fwg_fleet__device(struct fwg_plugin *p, struct fwg_fleet *f,
+		const char *device, size_t dl, bool create);
+void fwg_fleet__status(struct fwg_plugin *p, const char *vendor, size_t vl, const char *model, size_t ml,
+		const char *device, size_t dl, const struct fwg_status *st);
+cJSON *fwg_fleet__summary(struct fwg_plugin *p, const char *vendor, const char *model);
+void fwg_fleet__tick(struct fwg_plugin *p);
+void fwg_fleet__free(struct fwg_plugin *p);
+/* Staged rollout: may this device read the firmware topic? */
+bool fwg_fleet__rollout_allows(struct fwg_plugin *p, const struct fwg_topic *t,
+		const char *device, size_t dl);
+/* Re-publish the retained manifest so newly included devices receive it. */
+void fwg_fleet__republish_manifest(struct fwg_plugin *p, const char *vendor, const char *model);
+
+/* control.c: $CONTROL/fwguard/v1 */
+#define FWG_CONTROL_TOPIC "$CONTROL/fwguard/v1"
+int fwg_control__on(int event, void *event_data, void *userdata);
 
 /* config.c */
 int fwg_config__parse(struct fwg_config *cfg, struct mosquitto_opt *opts, int n);

@@ -15,9 +15,20 @@ struct fwg_model_state {
 	bool complete;
 };
 
+/* Operator settings of a model ($CONTROL), persisted with the state. */
+struct fwg_model_control {
+	char vendor[FWG_ID_MAX + 1];
+	char model[FWG_ID_MAX + 1];
+	unsigned percent;             /* staged rollout 0..100 */
+	bool paused;                  /* nobody new receives the current manifest */
+	uint64_t floor;               /* sequence floor set by an operator */
+};
+
 struct fwg_state {
 	char *path;
 	struct fwg_map *models;       /* "vendor/model" -> struct fwg_model_state * */
+	struct fwg_map *controls;     /* "vendor/model" -> struct fwg_model_control * */
+	struct fwg_map *revoked;      /* "vendor/key_id" -> (non-NULL) : keys revoked by an operator */
 };
 
 /* Load: a missing file is an empty state; anything unreadable, corrupt or
@@ -30,6 +41,16 @@ struct fwg_model_state *fwg_state_get(const struct fwg_state *s, const char *ven
  * can be written before memory changes — and write it atomically: tmp file,
  * fsync, rename, fsync of the directory. next may be NULL. 0, or -1 (errno). */
 int fwg_state_save(const struct fwg_state *s, const struct fwg_model_state *next);
+/* Operator settings: get (NULL if none), or get-or-create with defaults
+ * (100 %, not paused, floor 0). */
+struct fwg_model_control *fwg_state_control(const struct fwg_state *s, const char *vendor, size_t vlen,
+		const char *model, size_t mlen);
+struct fwg_model_control *fwg_state_control_add(struct fwg_state *s, const char *vendor, const char *model);
+bool fwg_state_key_revoked(const struct fwg_state *s, const char *vendor, const char *key_id);
+/* Mark a key revoked in memory (persist with fwg_state_save). 0 / -1. */
+int fwg_state_revoke(struct fwg_state *s, const char *vendor, const char *key_id);
+void fwg_state_unrevoke(struct fwg_state *s, const char *vendor, const char *key_id);
+
 /* Replace (or add) the model's entry by next (ownership of next->raw and
  * next->m moves into the state). 0 / -1. */
 int fwg_state_commit(struct fwg_state *s, struct fwg_model_state *next);

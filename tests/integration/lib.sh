@@ -9,6 +9,18 @@
 #   FWG_EXAMPLES  the examples/ directory
 #   FWG_VECTORS   the protocol vectors directory
 #   FWG_KEEP=1    keep the temporary directory even when everything passed
+# Broker under a checker (.ci/sanitizers.sh sets these):
+#   FWG_BROKER_ENV   words VAR=VALUE put in the broker's environment (env(1)),
+#                    e.g. "LD_PRELOAD=/usr/lib/gcc/x86_64-linux-gnu/12/libasan.so"
+#   FWG_BROKER_WRAP  a command prefix for the broker, e.g.
+#                    "valgrind --log-file={T}/vg.%p.log ..."; in both, {T} is
+#                    the test's work directory. Valgrind logs must be named
+#                    {T}/vg.*.log to be checked.
+#   FWG_PRELOAD_EXTRA  (set by a test) a library appended to LD_PRELOAD
+#   FWG_TIME_SCALE   integer factor for broker start/stop and poll timeouts (1)
+# After every broker exit the broker's stderr is searched for ASan, LSan and
+# UBSan reports and each new valgrind log is checked (vgcheck.py): either is
+# a failed case.
 set -u
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,6 +45,11 @@ AUDIT_MARK=0
 LAST_ERR=$T/last.err
 LAST_RC=0
 CID_N=0
+BROKER_RC=''
+FWG_TIME_SCALE=${FWG_TIME_SCALE:-1}
+SRC_ROOT=$(cd "$LIB_DIR/../.." && pwd)
+SAN_OFF=0
+VG_DONE=' '
 
 # --------------------------------------------------------------- bookkeeping
 note() { echo "# $*"; }
@@ -67,6 +84,9 @@ trap 'exit 130' INT TERM
 
 # finish: the audit chain check, the summary line, the exit code
 finish() {
+	# stop the broker here, not in the EXIT trap, so that its checker
+	# reports (sanitizers, valgrind at exit) still count
+	[ -z "$BROKER_PID" ] || stop_broker
 	if [ -n "$FWG_PLUGIN" ] && [ -f "$AUDIT" ]; then
 		run_case "audit hash chain verifies" audit_chain_ok
 	fi
@@ -78,7 +98,7 @@ finish() {
 # bounded poll: poll TIMEOUT_SECONDS COMMAND...  (true when COMMAND succeeds in time)
 poll() {
 	local limit=$1 i=0; shift
-	local n=$((limit * 20))
+	local n=$((limit * 20 * FWG_TIME_SCALE))
 	while [ "$i" -lt "$n" ]; do
 		"$@" && return 0
 		sleep 0.05
@@ -167,35 +187,97 @@ broker_alive() {
 	fi
 }
 
+# broker_cmd: the broker command line in BROKER_CMD (wrapper, environment)
+broker_cmd() {
+	local wrap=() envs=()
+	read -ra wrap <<< "${FWG_BROKER_WRAP//\{T\}/$T}"
+	read -ra envs <<< "${FWG_BROKER_ENV//\{T\}/$T}"
+	# a test's own preload (FWG_PRELOAD_EXTRA, e.g. the fault shim) goes
+	# after a checker's (the ASan runtime must come first)
+	if [ -n "${FWG_PRELOAD_EXTRA:-}" ]; then
+		local i found=0
+		for i in "${!envs[@]}"; do
+			case ${envs[$i]} in LD_PRELOAD=*) envs[i]="${envs[$i]} $FWG_PRELOAD_EXTRA"; found=1 ;; esac
+		done
+		[ "$found" = 1 ] || envs+=("LD_PRELOAD=$FWG_PRELOAD_EXTRA")
+	fi
+	BROKER_CMD=()
+	[ "${#envs[@]}" -eq 0 ] || BROKER_CMD=(env "${envs[@]}")
+	BROKER_CMD+=("${wrap[@]}" mosquitto -c "$CONF")
+}
+FWG_BROKER_WRAP=${FWG_BROKER_WRAP:-} FWG_BROKER_ENV=${FWG_BROKER_ENV:-}
+
+# start_broker: start it, wait (bounded) until it accepts connections. When
+# it exits instead: return 1 with its exit status in BROKER_RC.
 start_broker() {
-	mosquitto -c "$CONF" >> "$T/broker.out" 2>&1 &
-	BROKER_PID=$!
-	local i=0
-	while [ "$i" -lt 200 ]; do
-		kill -0 "$BROKER_PID" 2>/dev/null || { echo "# broker exited at start:" >&2; tail -20 "$T/broker.out" "$LOG" >&2; BROKER_PID=''; return 1; }
+	broker_cmd
+	"${BROKER_CMD[@]}" >> "$T/broker.out" 2>&1 &
+	BROKER_PID=$! BROKER_RC=''
+	local i=0 n=$((200 * FWG_TIME_SCALE))
+	while [ "$i" -lt "$n" ]; do
+		if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+			wait "$BROKER_PID" 2>/dev/null; BROKER_RC=$?
+			echo "# broker exited at start (status $BROKER_RC):" >&2; tail -20 "$T/broker.out" "$LOG" >&2
+			BROKER_PID=''
+			checker_reports
+			return 1
+		fi
 		port_open && return 0
 		sleep 0.05
 		i=$((i + 1))
 	done
-	echo "# broker did not accept connections within 10 s" >&2
+	echo "# broker did not accept connections within $((n / 20)) s" >&2
 	return 1
 }
-# stop_broker [SIGNAL]: signal the broker (TERM), wait for it (bounded)
+# stop_broker [SIGNAL]: signal the broker (TERM), wait for it (bounded),
+# exit status in BROKER_RC, then the checker reports
 stop_broker() {
-	local sig=${1:-TERM} i=0
+	local sig=${1:-TERM} i=0 n=$((200 * FWG_TIME_SCALE))
 	[ -n "$BROKER_PID" ] || return 0
 	kill "-$sig" "$BROKER_PID" 2>/dev/null
-	while kill -0 "$BROKER_PID" 2>/dev/null && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-	if kill -0 "$BROKER_PID" 2>/dev/null; then kill -KILL "$BROKER_PID" 2>/dev/null; fi
+	while kill -0 "$BROKER_PID" 2>/dev/null && [ "$i" -lt "$n" ]; do sleep 0.05; i=$((i + 1)); done
+	if kill -0 "$BROKER_PID" 2>/dev/null; then
+		echo "# broker did not stop on SIG$sig within $((n / 20)) s: SIGKILL" >&2
+		kill -KILL "$BROKER_PID" 2>/dev/null
+	fi
 	{ wait "$BROKER_PID"; } 2>/dev/null
+	BROKER_RC=$?
 	BROKER_PID=''
+	checker_reports
+}
+# kill9_broker: SIGKILL without the bounded wait for a clean exit
+kill9_broker() { stop_broker KILL; }
+
+# checker_reports: after a broker exit, a failed case for every sanitizer
+# report in its stderr since the last check and for every new valgrind log
+# with errors in fwguard's code
+SAN_RE='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)'
+checker_reports() {
+	local size=0 f out
+	[ ! -f "$T/broker.out" ] || size=$(stat -c %s "$T/broker.out")
+	if [ "$size" -gt "$SAN_OFF" ] && tail -c +"$((SAN_OFF + 1))" "$T/broker.out" | grep -qE "$SAN_RE"; then
+		not_ok "broker stderr has no sanitizer report" \
+			"$(tail -c +"$((SAN_OFF + 1))" "$T/broker.out" | grep -E -A 40 "$SAN_RE" | head -60)"
+	fi
+	SAN_OFF=$size
+	for f in "$T"/vg.*.log; do
+		[ -f "$f" ] || continue
+		case $VG_DONE in *" $f "*) continue ;; esac
+		VG_DONE="$VG_DONE$f "
+		if out=$(python3 "$LIB_DIR/vgcheck.py" "$f" "$SRC_ROOT"); then
+			echo "# valgrind $(basename "$f"): $out"
+		else
+			not_ok "valgrind: no error in fwguard code ($(basename "$f"))" "$out"
+		fi
+	done
+	return 0
 }
 
 # -------------------------------------------------------------- publishing
 # mqtt_pub USER CLIENTID TOPIC FILE [mosquitto_pub args...]: stderr in $LAST_ERR, rc in $LAST_RC
 mqtt_pub() {
 	local user=$1 cid=$2 topic=$3 file=$4; shift 4
-	timeout 20 mosquitto_pub -h 127.0.0.1 -p "$PORT" -u "$user" -P "$PASSWORD" -i "$cid" \
+	timeout $((20 * FWG_TIME_SCALE)) mosquitto_pub -h 127.0.0.1 -p "$PORT" -u "$user" -P "$PASSWORD" -i "$cid" \
 		-t "$topic" -f "$file" "$@" 2> "$LAST_ERR"
 	LAST_RC=$?
 	return 0

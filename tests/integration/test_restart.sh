@@ -19,7 +19,7 @@ c_seq5() {
 }
 c_kill9() {
 	local old=$BROKER_PID
-	kill -KILL "$BROKER_PID"; { wait "$BROKER_PID"; } 2>/dev/null; BROKER_PID=''
+	stop_broker KILL
 	! kill -0 "$old" 2>/dev/null || fail "broker survived kill -9" || return 1
 	start_broker || fail "broker did not restart: $(tail -5 "$LOG")"
 }
