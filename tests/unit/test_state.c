@@ -183,6 +183,41 @@ START_TEST(large_sequence_round_trip)
 }
 END_TEST
 
+START_TEST(controls_and_revocations_persist)
+{
+	struct fwg_state *s = NULL, *s2 = NULL;
+	char err[256];
+	ck_assert_int_eq(fwg_state_load(path, &s, err, sizeof(err)), 0);
+	ck_assert_ptr_null(fwg_state_control(s, "acme", 4, "thermo-x1", 9));
+	struct fwg_model_control *c = fwg_state_control_add(s, "acme", "thermo-x1");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->percent, 100);
+	c->percent = 10;
+	c->paused = true;
+	c->floor = 1000000000000000ULL;
+	ck_assert_int_eq(fwg_state_revoke(s, "acme", "0123456789abcdef"), 0);
+	ck_assert_int_eq(fwg_state_revoke(s, "acme", "fedcba9876543210"), 0);
+	fwg_state_unrevoke(s, "acme", "fedcba9876543210");
+	ck_assert(fwg_state_key_revoked(s, "acme", "0123456789abcdef"));
+	ck_assert(!fwg_state_key_revoked(s, "acme", "fedcba9876543210"));
+	ck_assert(!fwg_state_key_revoked(s, "other", "0123456789abcdef"));
+	ck_assert_int_eq(fwg_state_save(s, NULL), 0);
+	ck_assert_msg(fwg_state_load(path, &s2, err, sizeof(err)) == 0, "%s", err);
+	c = fwg_state_control(s2, "acme", 4, "thermo-x1", 9);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->percent, 10);
+	ck_assert(c->paused);
+	ck_assert_uint_eq(c->floor, 1000000000000000ULL);
+	ck_assert(fwg_state_key_revoked(s2, "acme", "0123456789abcdef"));
+	ck_assert(!fwg_state_key_revoked(s2, "acme", "fedcba9876543210"));
+	fwg_state_free(s);
+	fwg_state_free(s2);
+	expect_corrupt("{\"format\":1,\"models\":[],\"controls\":[{\"vendor\":\"acme\",\"model\":\"m\",\"percent\":101,\"paused\":false,\"floor\":0}]}");
+	expect_corrupt("{\"format\":1,\"models\":[],\"revoked\":[{\"vendor\":\"acme\",\"key_id\":\"XYZ\"}]}");
+	expect_corrupt("{\"format\":1,\"models\":[],\"controls\":{}}");
+}
+END_TEST
+
 START_TEST(save_fails_in_missing_dir)
 {
 	struct fwg_state *s = NULL;
@@ -209,6 +244,7 @@ int main(void)
 	tcase_add_test(tc, corrupt_files_refused);
 	tcase_add_test(tc, save_fails_in_missing_dir);
 	tcase_add_test(tc, large_sequence_round_trip);
+	tcase_add_test(tc, controls_and_revocations_persist);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
