@@ -20,7 +20,10 @@ asan)
 		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	asan=$(${CC:-cc} -print-file-name=libasan.so)
 	[ -f "$asan" ] || { echo "sanitizers.sh: no ASan runtime ($asan)" >&2; exit 2; }
-	FWG_BROKER_ENV="LD_PRELOAD=$asan"
+	ninja -C "$build"
+	# the ASan runtime first; fwg_nodlclose.so keeps the plugin mapped until
+	# LeakSanitizer has symbolized its leaks at exit
+	FWG_BROKER_ENV="LD_PRELOAD=$asan:$build/tests/fault/fwg_nodlclose.so"
 	FWG_BROKER_ENV="$FWG_BROKER_ENV ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1"
 	FWG_BROKER_ENV="$FWG_BROKER_ENV LSAN_OPTIONS=suppressions=$top/.ci/lsan.supp:print_suppressions=0"
 	FWG_BROKER_ENV="$FWG_BROKER_ENV UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"

@@ -39,6 +39,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +63,24 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(const char *fmt, const char *a)
+__attribute__((format(printf, 1, 2), noreturn))
+static void die(const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
 	fprintf(stderr, "fwg_load: ");
-	fprintf(stderr, fmt, a);
+	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	va_end(ap);
 	exit(2);
+}
+
+/* FMT with its first "%d" replaced by n. */
+static void fmt_user(char *out, size_t cap, const char *fmt, int n)
+{
+	const char *d = strstr(fmt, "%d");
+	if(!d) snprintf(out, cap, "%s", fmt);
+	else snprintf(out, cap, "%.*s%d%s", (int)(d - fmt), fmt, n, d + 2);
 }
 
 struct sub;
@@ -143,7 +156,6 @@ static struct fw F;
 static struct sub *S;
 static struct pubc P;
 static int g_connected_subs, g_subscribed_subs;
-static uint64_t g_min_recv_cache;
 
 /* ---- subscriber callbacks ---- */
 
@@ -619,7 +631,7 @@ int main(int argc, char **argv)
 		char id[64], user[256];
 		S[i].idx = i;
 		snprintf(id, sizeof(id), "fwg-load-sub-%d-%d", (int)getpid(), i);
-		if(C.sub_user) snprintf(user, sizeof(user), C.sub_user, i + 1);
+		if(C.sub_user) fmt_user(user, sizeof(user), C.sub_user, i + 1);
 		S[i].mosq = new_client(id, &S[i], C.sub_user ? user : NULL);
 		mosquitto_connect_v5_callback_set(S[i].mosq, sub_on_connect);
 		mosquitto_subscribe_v5_callback_set(S[i].mosq, sub_on_subscribe);
@@ -687,11 +699,11 @@ int main(int argc, char **argv)
 
 	/* 3. the measured run */
 	uint8_t *buf = C.fw ? NULL : calloc(1, C.size);
-	xorshift_fill(buf ? buf : (uint8_t *)&(uint64_t){0}, buf ? C.size : 0, 7);
+	if(buf) xorshift_fill(buf, C.size, 7);
 	t0 = now_s();
 	double pub_deadline = t0 + C.duration;
 	double last_misc = t0;
-	uint64_t target = C.pub ? C.count : C.count;
+	uint64_t target = C.count;
 	bool pub_done = !C.pub;
 	double cpu0 = cpu_s();
 	char topic[300];

@@ -17,7 +17,11 @@
  * a fault is active then), so a write to a log opened at start can be made
  * to fail later. The trigger file is re-read on every matching call.
  * SPDX-License-Identifier: Apache-2.0 */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
+/* define open and open64 (etc.) each under its own name */
+#undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -197,7 +197,7 @@ broker_cmd() {
 	if [ -n "${FWG_PRELOAD_EXTRA:-}" ]; then
 		local i found=0
 		for i in "${!envs[@]}"; do
-			case ${envs[$i]} in LD_PRELOAD=*) envs[i]="${envs[$i]} $FWG_PRELOAD_EXTRA"; found=1 ;; esac
+			case ${envs[$i]} in LD_PRELOAD=*) envs[i]="${envs[$i]}:$FWG_PRELOAD_EXTRA"; found=1 ;; esac
 		done
 		[ "$found" = 1 ] || envs+=("LD_PRELOAD=$FWG_PRELOAD_EXTRA")
 	fi
