@@ -11,10 +11,11 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-}
+absdir() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 [ $# -eq 0 ] || shift
 case $mode in
 asan)
-	build=${1:-$top/build-asan}
+	build=$(absdir "${1:-$top/build-asan}")
 	[ $# -eq 0 ] || shift
 	[ -f "$build/build.ninja" ] || meson setup "$build" "$top" -Dwerror=true -Dtests=enabled \
 		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
@@ -30,7 +31,7 @@ asan)
 	FWG_BROKER_WRAP='' FWG_TIME_SCALE=2 mult=2
 	;;
 valgrind)
-	build=${1:-$top/build-valgrind}
+	build=$(absdir "${1:-$top/build-valgrind}")
 	[ $# -eq 0 ] || shift
 	[ -f "$build/build.ninja" ] || meson setup "$build" "$top" -Dwerror=true -Dtests=enabled >/dev/null
 	# --errors-for-leak-kinds=definite: a definite leak counts as an error;

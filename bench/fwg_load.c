@@ -94,6 +94,7 @@ struct cfg {
 	const char *pub_user;
 	const char *password;
 	const char *pub_id;
+	int broker_pid;         /* --broker-pid: its CPU time over the measured run */
 	const char *topic;
 	size_t size;
 	int qos, sub_qos;
@@ -516,6 +517,24 @@ static double cpu_s(void)
 		+ ru.ru_stime.tv_usec / 1e6;
 }
 
+/* utime + stime of a process, in seconds (-1 if unreadable) */
+static double proc_cpu_s(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if(!f) return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if(!p) return -1;
+	unsigned long ut = 0, st = 0;
+	/* after ") ": state(3) ... utime is field 14, stime 15 */
+	if(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int cmd_hash(int argc, char **argv)
 {
 	size_t size = 65536;
@@ -544,6 +563,7 @@ static void usage(void)
 		"usage: fwg_load run [-h HOST] [-p PORT] [--subs N] [--no-pub] [--sub-user FMT%%d] [--pub-user U]\n"
 		"         [-P PASS | FWG_PASSWORD] [--pub-id ID] [--topic T] [--size B] [--qos 0|1] [--sub-qos 0|1]\n"
 		"         [--retain] [--count N] [--duration S] [--timeout S] [--window W] [--e2e-window W] [--json]\n"
+		"         [--broker-pid PID]\n"
 		"         [--fw --vendor V --model M --prefix P --sign-key PEM --vendor-ecdh PEM --broker-pub B64FILE\n"
 		"          --sequence N --chunk-size B --nchunks N [--verify]]\n"
 		"       fwg_load hash [--size B] [--reps N]\n");
@@ -570,7 +590,7 @@ int main(int argc, char **argv)
 		{ "fw", 0, 0, 'f' }, { "verify", 0, 0, 'v' }, { "vendor", 1, 0, 'V' }, { "model", 1, 0, 'M' },
 		{ "prefix", 1, 0, 'x' }, { "sign-key", 1, 0, 'k' }, { "vendor-ecdh", 1, 0, 'e' },
 		{ "broker-pub", 1, 0, 'b' }, { "sequence", 1, 0, 'n' }, { "chunk-size", 1, 0, 'C' },
-		{ "nchunks", 1, 0, 'K' }, { 0, 0, 0, 0 } };
+		{ "nchunks", 1, 0, 'K' }, { "broker-pid", 1, 0, 'B' }, { 0, 0, 0, 0 } };
 	int o;
 	while((o = getopt_long(argc, argv, "h:p:P:", lo, NULL)) != -1){
 		switch(o){
@@ -603,6 +623,7 @@ int main(int argc, char **argv)
 			case 'b': C.broker_pub = optarg; break;
 			case 'n': C.sequence = strtoull(optarg, NULL, 10); break;
 			case 'C': C.chunk_size = strtoul(optarg, NULL, 10); break;
+			case 'B': C.broker_pid = atoi(optarg); break;
 			case 'K': C.nchunks = (uint32_t)strtoul(optarg, NULL, 10); break;
 			default: usage();
 		}
@@ -706,6 +727,7 @@ int main(int argc, char **argv)
 	uint64_t target = C.count;
 	bool pub_done = !C.pub;
 	double cpu0 = cpu_s();
+	double bcpu0 = C.broker_pid ? proc_cpu_s(C.broker_pid) : -1;
 	char topic[300];
 	for(;;){
 		double t = now_s();
@@ -746,6 +768,7 @@ int main(int argc, char **argv)
 		poll_once(pub_done ? 50 : 10);
 	}
 	double cpu1 = cpu_s();
+	double bcpu1 = C.broker_pid ? proc_cpu_s(C.broker_pid) : -1;
 	bool timed_out = now_s() > deadline;
 
 	/* 4. report */
@@ -776,6 +799,7 @@ int main(int argc, char **argv)
 			recv, lost, dup, bytes, wall, (t_pub_end ? t_pub_end : t_end) - t0, (double)recv / wall,
 			(double)bytes / wall / 1e6, (double)P.published / wall, (cpu1 - cpu0) / wall,
 			t_subscribed - t_start, timed_out ? "true" : "false");
+		if(bcpu0 >= 0 && bcpu1 >= 0) printf(",\"broker_cpu\":%.3f", (bcpu1 - bcpu0) / wall);
 		if(C.verify){
 			printf(",\"installs_good\":%d,\"installs_corrupt\":%d,\"installs_incomplete\":%d,\"corrupt_chunks\":%"
 				PRIu64 ",\"missing_chunks\":%" PRIu64 ",\"failed_subs\":%d", good, corrupt, incomplete,

@@ -23,6 +23,7 @@ int verify_main(int argc, char *argv[]);
 int publish_main(int argc, char *argv[]);
 int device_main(int argc, char *argv[]);
 int audit_main(int argc, char *argv[]);
+int ctl_main(int argc, char *argv[]);
 
 /* Messages: "fwguard <cmd>: ..." on stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,7 @@ static const struct {
 	{ "publish", publish_main, "Publishes a manifest and its chunks to the broker" },
 	{ "device",  device_main,  "Runs the reference device agent" },
 	{ "audit",   audit_main,   "Verifies the hash chain of an audit log" },
+	{ "ctl",     ctl_main,     "Sends an admin command to the broker ($CONTROL/fwguard/v1)" },
 };
 
 static void show_usage(FILE *f)

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Summarise bench/out/results.jsonl: medians per broker (A bare, B fwguard),
+B/A ratios (ratio of the medians, min..max of the per-round ratios), the
+targets of the performance issue, and the throughput-vs-payload plot.
+  report.py RESULTS.jsonl OUTDIR
+SPDX-License-Identifier: Apache-2.0"""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+res, out = sys.argv[1], sys.argv[2]
+rows = [json.loads(l) for l in open(res) if l.strip()]
+by = defaultdict(lambda: defaultdict(dict))     # cell -> broker -> round -> row
+for r in rows:
+    if "round" in r:
+        by[r["cell"]][r["broker"]][r["round"]] = r
+med = statistics.median
+
+
+def rate(cell, b, key="deliveries_per_s"):
+    return {k: v[key] for k, v in by[cell][b].items()}
+
+
+def ratio(cell, key="deliveries_per_s", inverse=False):
+    a, b = rate(cell, "A", key), rate(cell, "B", key)
+    rounds = sorted(set(a) & set(b))
+    if not rounds:
+        return None
+    per = [(a[k] / b[k]) if inverse else (b[k] / a[k]) for k in rounds]
+    ma, mb = med([a[k] for k in rounds]), med([b[k] for k in rounds])
+    return {"A": ma, "B": mb, "ratio": (ma / mb) if inverse else (mb / ma), "min": min(per), "max": max(per),
+            "n": len(rounds)}
+
+
+def cpu(cell, b):
+    v = [x["broker_cpu"] for x in by[cell][b].values() if "broker_cpu" in x]
+    return med(v) if v else float("nan")
+
+
+def lcpu(cell, b):
+    v = [x["loadgen_cpu"] for x in by[cell][b].values() if "loadgen_cpu" in x]
+    return med(v) if v else float("nan")
+
+
+def lost(cell):
+    return sum(x.get("lost", 0) + x.get("refused", 0) for b in "AB" for x in by[cell][b].values())
+
+
+def limit(cell):
+    """What bounds the cell: the side whose CPU is saturated."""
+    bb, lb = cpu(cell, "B"), lcpu(cell, "B")
+    if bb >= 0.85:
+        return "broker CPU (%.0f%%)" % (100 * bb)
+    if lb >= 0.85:
+        return "load generator CPU (%.0f%%)" % (100 * lb)
+    return "latency/flow window (broker %.0f%%, loadgen %.0f%%)" % (100 * bb, 100 * lb)
+
+
+lines = []
+P = lines.append
+P("| cell | A bare | B fwguard | B/A (min..max) | target | met | lost | B broker CPU | limited by |")
+P("|---|---|---|---|---|---|---|---|---|")
+
+
+def cellrow(name, cell, target, unit="msg/s", key="deliveries_per_s", fmt="%.0f"):
+    r = ratio(cell, key)
+    if not r:
+        return
+    met = "" if target is None else ("yes" if r["ratio"] >= target else "**no**")
+    P("| %s | %s %s | %s %s | %.3f (%.3f..%.3f) | %s | %s | %d | %.0f%% | %s |" % (
+        name, fmt % r["A"], unit, fmt % r["B"], unit, r["ratio"], r["min"], r["max"],
+        ">= %.2f" % target if target else "-", met, lost(cell), 100 * cpu(cell, "B"), limit(cell)))
+
+
+cellrow("plain 1 KiB, QoS 0, 1 sub", "plain_q0", 0.97)
+cellrow("plain 1 KiB, QoS 1, 1 sub", "plain_q1", 0.97)
+cellrow("firmware 64 KiB chunks, tagged+verified, 50 subs (deliveries)", "fw64k_50", 0.92)
+cellrow("firmware 64 KiB chunks, 1 sub", "fw64k_1", None)
+
+# single-SHA-256-pass bound for fw64k_1: 1 / (t_bare + t_sha) per round
+sha = {k: v["ns_per_hash"] for k, v in by["sha256_64k"]["-"].items()}
+a, b = rate("fw64k_1", "A"), rate("fw64k_1", "B")
+rounds = sorted(set(a) & set(b) & set(sha))
+bound_txt = ""
+if rounds:
+    bounds = {k: 1.0 / (1.0 / a[k] + sha[k] / 1e9) for k in rounds}
+    per = [b[k] / bounds[k] for k in rounds]
+    mbound, mb = med(list(bounds.values())), med([b[k] for k in rounds])
+    P("| firmware 64 KiB, 1 sub, vs single-SHA-pass bound (SHA-256 64 KiB = %.1f us) | bound %.0f msg/s | %.0f msg/s | %.3f (%.3f..%.3f) | >= 0.90 | %s | %d | %.0f%% | %s |" % (
+        med(list(sha.values())) / 1e3, mbound, mb, mb / mbound, min(per), max(per),
+        "yes" if mb / mbound >= 0.90 else "**no**", lost("fw64k_1"), 100 * cpu("fw64k_1", "B"), limit("fw64k_1")))
+    bound_txt = "bound = 1 / (1/rate_A + t_sha256(64 KiB)), per round"
+
+e = ratio("e2e16m_50", "wall_s")
+if e:
+    P("| 16 MiB image to 50 receivers, end to end (s; A: mosquitto_sub, B: fwguard device) | %.2f s | %.2f s | %.3f (%.3f..%.3f) | <= 1.15 | %s | - | - | receivers on one core (50 processes) |" % (
+        e["A"], e["B"], e["ratio"], e["min"], e["max"], "yes" if e["ratio"] <= 1.15 else "**no**"))
+
+acl = {r["case"]: r for r in rows if r.get("cell") == "acl_read"}
+cg = [r for r in rows if r.get("cell") == "acl_read_callgrind"]
+if acl:
+    c = acl.get("chunk_to_device")
+    P("| ACL READ check, chunk to a device (real plugin, best of 7 x 2M calls) | - | %.0f ns | - | <= 150 ns | %s | - | - | %s |" % (
+        c["ns_per_read_check"], "yes" if c["ns_per_read_check"] <= 150 else "**no**",
+        ("%d instructions/call (callgrind)" % cg[0]["ir_per_call"]) if cg else ""))
+heap = [r for r in rows if r.get("cell") == "device_heap"]
+for h in heap:
+    lim = h["chunk_size"] + 65536
+    P("| device agent peak heap, %d MiB image, %d KiB chunks (massif, heap + allocator overhead) | - | %d KiB | - | <= %d KiB | %s | - | - | - |" % (
+        h["image_bytes"] >> 20, h["chunk_size"] >> 10, h["peak_heap_bytes"] >> 10, lim >> 10,
+        "yes" if h["peak_heap_bytes"] <= lim else "**no**"))
+
+P("")
+P("Payload-size sweep (1 subscriber, QoS 1; deliveries/s and MB/s delivered; medians):")
+P("")
+P("| payload | A bare MB/s | B fwguard MB/s | B/A (min..max) | B broker CPU | limited by |")
+P("|---|---|---|---|---|---|")
+sweep_fw = [(4096, "fw4k_1"), (16384, "fw16k_1"), (65536, "fw64k_1"), (262144, "fw256k_1"), (1048576, "fw1m_1")]
+sweep_plain = [(1024, "plain_q1"), (4096, "plain4k_1"), (65536, "plain64k_1"), (1048576, "plain1m_1")]
+dat = []
+for kind, sw in (("firmware chunk", sweep_fw), ("plain", sweep_plain)):
+    for size, cell in sw:
+        r = ratio(cell, "mb_per_s")
+        if not r:
+            continue
+        P("| %s %d KiB | %.1f | %.1f | %.3f (%.3f..%.3f) | %.0f%% | %s |" % (
+            kind, size >> 10, r["A"], r["B"], r["ratio"], r["min"], r["max"], 100 * cpu(cell, "B"), limit(cell)))
+        dat.append((kind, size, r["A"], r["B"]))
+if acl:
+    P("")
+    P("ACL READ check per case (ns/call, best of 7 runs of 2M calls):")
+    P("")
+    for k, v in acl.items():
+        P("- %s: %.1f ns" % (k, v["ns_per_read_check"]))
+    if cg:
+        c = cg[0]
+        P("- callgrind, chunk_to_device: %d instructions per call: fwg_topic_parse %d, fwg_acl__identify %d, "
+          "fwg_fleet__rollout_allows %d" % (c["ir_per_call"], c["topic_parse"], c["identify"], c["rollout"]))
+if bound_txt:
+    P("")
+    P(bound_txt)
+
+table = "\n".join(lines) + "\n"
+os.makedirs(out, exist_ok=True)
+open(os.path.join(out, "table.md"), "w").write(table)
+print(table)
+
+with open(os.path.join(out, "throughput.dat"), "w") as f:
+    for kind in ("firmware chunk", "plain"):
+        f.write("# %s: payload_bytes bare_MBps fwguard_MBps\n" % kind)
+        for k, s, a_, b_ in dat:
+            if k == kind:
+                f.write("%d %.2f %.2f\n" % (s, a_, b_))
+        f.write("\n\n")
+if shutil.which("gnuplot") and dat:
+    gp = """set terminal png size 900,560
+set output '%s'
+set title 'Delivered throughput vs payload size (1 subscriber, QoS 1, loopback; medians)'
+set logscale x 2
+set xlabel 'payload size (bytes)'
+set ylabel 'MB/s delivered'
+set key top left
+set grid
+plot '%s' index 0 using 1:2 with linespoints title 'firmware chunks, bare mosquitto', \\
+     '' index 0 using 1:3 with linespoints title 'firmware chunks, fwguard (tag + digest verified)', \\
+     '' index 1 using 1:2 with linespoints dt 2 title 'plain topic, bare mosquitto', \\
+     '' index 1 using 1:3 with linespoints dt 2 title 'plain topic, fwguard (other_topics allow)'
+""" % (os.path.join(out, "throughput.png"), os.path.join(out, "throughput.dat"))
+    subprocess.run(["gnuplot"], input=gp, text=True, check=False)
+    print("plot: %s" % os.path.join(out, "throughput.png"))

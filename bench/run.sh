@@ -1,0 +1,212 @@
+#!/bin/bash
+# fwguard performance bench: one command, under 10 minutes, prints the table.
+#   bench/run.sh [--rounds N (5)] [--quick]
+# Starts two brokers side by side on loopback — A: bare Mosquitto, B: Mosquitto
+# with fwguard — pinned to one core (BENCH_BROKER_CPU, 0), the load generator
+# (bench/fwg_load, the device agents, mosquitto_sub) pinned to another
+# (BENCH_LOAD_CPU, 1). Every cell runs on both brokers, alternating the order
+# each round (ABBA), for N rounds; bench/report.py prints medians and B/A
+# ratios (min..max over rounds), writes bench/out/table.md and the plot.
+# Also: the ACL READ check cost (bench_acl, real plugin, and its callgrind
+# instruction count), the 16 MiB rollout to 50 `fwguard device` agents vs the
+# same bytes to 50 mosquitto_sub, and the device agent's peak heap (massif).
+# Results: bench/out/results.jsonl (raw), table.md, throughput.png.
+# SPDX-License-Identifier: Apache-2.0
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${FWG_BUILD_DIR:-$top/build}
+rounds=5 quick=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rounds) rounds=$2; shift 2 ;;
+	--quick) quick=1; rounds=${rounds:-3}; shift ;;
+	*) echo "usage: $0 [--rounds N] [--quick]" >&2; exit 2 ;;
+	esac
+done
+bcpu=${BENCH_BROKER_CPU:-0} lcpu=${BENCH_LOAD_CPU:-1}
+for p in mosquitto mosquitto_sub taskset python3; do
+	command -v $p >/dev/null || { echo "bench: $p is needed" >&2; exit 2; }
+done
+ninja -C "$build" bench/fwg_load bench/bench_acl plugin/mosquitto_fwguard.so tools/fwguard >/dev/null
+
+work=$(mktemp -d /tmp/fwg-bench.XXXXXX)
+out=$top/bench/out
+mkdir -p "$out"
+res=$out/results.jsonl
+: > "$res"
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
+dev_pids=''
+cleanup() {
+	for p in $dev_pids; do kill "$p" 2>/dev/null || true; done
+	bench_stop_brokers
+	[ "${FWG_KEEP:-0}" = 1 ] && echo "bench files kept in $work" >&2 || rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+ulimit -n 8192 2>/dev/null || true
+t_begin=$(date +%s)
+deadline=$((t_begin + ${BENCH_BUDGET:-570}))
+
+bench_keys "$work/keys"
+bench_passwd "$work/passwd" 60
+port_a=$(free_port) port_b=$(free_port)
+bench_start_broker A "$port_a" bare "$bcpu"
+bench_start_broker B "$port_b" plugin "$bcpu"
+declare -A port=([A]=$port_a [B]=$port_b) pid=([A]=$BROKER_PID_A [B]=$BROKER_PID_B) seq=([A]=0 [B]=0)
+echo "bench: A = bare mosquitto (pid ${pid[A]}, :$port_a), B = mosquitto + fwguard (pid ${pid[B]}, :$port_b);" \
+	"brokers on CPU $bcpu, load on CPU $lcpu; $rounds rounds; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+FW="--fw --sign-key $work/keys/vendor-sign.pem --vendor-ecdh $work/keys/vendor-ecdh.pem --broker-pub $work/keys/broker-ecdh.pem.pub.b64"
+LOAD="taskset -c $lcpu $FWG_LOAD run --json --pub-user acme-deploy --sub-user acme/thermo-x1/dev%d --timeout 60"
+
+# cell NAME ROUND BROKER [fwg_load options]: one run, one JSON line
+cell() {
+	name=$1 round=$2 b=$3
+	shift 3
+	extra=()
+	case " $* " in *" --fw "*|*" $FW "*) seq[$b]=$((seq[$b] + 1)); extra=(--sequence "${seq[$b]}") ;; esac
+	# the broker's CPU share over the measured run comes from fwg_load (--broker-pid)
+	j=$($LOAD -p "${port[$b]}" --broker-pid "${pid[$b]}" "$@" "${extra[@]}") \
+		|| { echo "bench: cell $name on $b failed: $j" >&2; exit 1; }
+	echo "{\"cell\":\"$name\",\"broker\":\"$b\",\"round\":$round,${j#\{}" >> "$res"
+	python3 -c "import json,sys; j=json.loads(sys.argv[1]); print('  %-14s %s %8.0f deliveries/s %9.1f MB/s  broker CPU %3.0f%%  loadgen CPU %3.0f%%' % (sys.argv[2], sys.argv[3], j['deliveries_per_s'], j['mb_per_s'], 100*j['broker_cpu'], 100*j['loadgen_cpu']))" "$j" "$name" "$b" >&2
+}
+
+# The cells. Counts bound each run to about 1-2 s; --duration caps it.
+if [ $quick = 1 ]; then k=4; else k=1; fi
+cells() {
+	r=$1 b=$2
+	cell plain_q0 "$r" "$b" --topic bench/q0 --size 1024 --qos 0 --count $((200000 / k)) --e2e-window 256 --duration 2.5
+	cell plain_q1 "$r" "$b" --topic bench/q1 --size 1024 --qos 1 --count $((60000 / k)) --window 64 --e2e-window 256 --duration 2.5
+	cell fw64k_50 "$r" "$b" $FW --subs 50 --chunk-size 65536 --nchunks 256 --count $((768 / k)) --window 16 --e2e-window 16 --duration 3
+	cell fw64k_1 "$r" "$b" $FW --subs 1 --chunk-size 65536 --nchunks 256 --count $((8192 / k)) --window 32 --e2e-window 32 --duration 2.5
+	# payload-size sweep for the plot (firmware chunks, 1 subscriber)
+	cell fw4k_1 "$r" "$b" $FW --subs 1 --chunk-size 4096 --nchunks 1024 --count $((40960 / k)) --window 64 --e2e-window 64 --duration 2
+	cell fw16k_1 "$r" "$b" $FW --subs 1 --chunk-size 16384 --nchunks 1024 --count $((20480 / k)) --window 64 --e2e-window 64 --duration 2
+	cell fw256k_1 "$r" "$b" $FW --subs 1 --chunk-size 262144 --nchunks 64 --count $((2048 / k)) --window 16 --e2e-window 16 --duration 2
+	cell fw1m_1 "$r" "$b" $FW --subs 1 --chunk-size 1048576 --nchunks 16 --count $((512 / k)) --window 8 --e2e-window 8 --duration 2
+	cell plain4k_1 "$r" "$b" --topic bench/p4k --size 4096 --qos 1 --count $((40960 / k)) --window 64 --e2e-window 64 --duration 2
+	cell plain64k_1 "$r" "$b" --topic bench/p64k --size 65536 --qos 1 --count $((8192 / k)) --window 32 --e2e-window 32 --duration 2
+	cell plain1m_1 "$r" "$b" --topic bench/p1m --size 1048576 --qos 1 --count $((512 / k)) --window 8 --e2e-window 8 --duration 2
+}
+
+# e2e ROUND BROKER: a 16 MiB image (256 x 64 KiB) to 50 receivers, the
+# publisher (fwg_load as the vendor) starting once all 50 are connected.
+# A: 50 mosquitto_sub processes writing the chunks to a file, until each has
+# 256. B: 50 `fwguard device` agents (manifest signature, every chunk's
+# digest, staging file, whole-image digest, durable install), until each
+# has recorded the new sequence as installed. The agents start with the
+# previous sequence installed, so the retained manifest of the previous run
+# is not newer for them. Time from the first publish to the last receiver done.
+e2e() {
+	r=$1 b=$2 n=50
+	seq[$b]=$((seq[$b] + 1))
+	s=${seq[$b]}
+	d=$work/e2e-$b-$r
+	mkdir -p "$d"
+	before=$(grep -c "New client connected" "$work/$b/mosquitto.log" || true)
+	dev_pids=''
+	for i in $(seq 1 $n); do
+		if [ "$b" = A ]; then
+			taskset -c "$lcpu" mosquitto_sub -h 127.0.0.1 -p "${port[$b]}" -u "acme/thermo-x1/dev$i" -P "$FWG_PASSWORD" \
+				-V mqttv5 -q 1 -C 256 -W 90 -N -t "fw/acme/thermo-x1/chunk/$s/#" > "$d/dev$i.bin" 2>"$d/dev$i.err" &
+		else
+			mkdir -p "$d/dev$i"
+			echo $((s - 1)) > "$d/dev$i/installed.seq"
+			taskset -c "$lcpu" "$FWG_CLI" device -h 127.0.0.1 -p "${port[$b]}" --vendor acme --model thermo-x1 \
+				--device "dev$i" --pin "$work/keys/vendor-sign.pem.pub.b64" --state-dir "$d/dev$i" \
+				--target "$d/dev$i/fw.bin" --timeout 90 > "$d/dev$i.log" 2>&1 &
+		fi
+		dev_pids="$dev_pids $!"
+	done
+	i=0
+	until [ $(($(grep -c "New client connected" "$work/$b/mosquitto.log" || true) - before)) -ge $n ]; do
+		i=$((i + 1)); [ $i -lt 300 ] || { echo "bench: e2e receivers did not connect" >&2; exit 1; }
+		sleep 0.05 # bounded: 15 s
+	done
+	sleep 0.3 # let the SUBSCRIBEs that follow each CONNACK land
+	t0=$(date +%s%N)
+	$LOAD -p "${port[$b]}" $FW --subs 0 --chunk-size 65536 --nchunks 256 --count 256 --window 16 --sequence "$s" > "$d/pub.json" &
+	lpid=$!
+	# wait (bounded, 90 s) until every receiver is done; prints seconds since t0
+	secs=$(python3 - "$d" "$b" $n "$s" "$t0" $((256 * 65536)) <<'PY'
+import os, sys, time
+d, b, n, s, t0, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+def done(i):
+    try:
+        if b == "A": return os.path.getsize("%s/dev%d.bin" % (d, i)) >= size
+        return open("%s/dev%d/installed.seq" % (d, i)).read().strip() == s and os.path.getsize("%s/dev%d/fw.bin" % (d, i)) == size
+    except OSError:
+        return False
+left = set(range(1, n + 1))
+end = time.time() + 90
+while left and time.time() < end:
+    left = {i for i in left if not done(i)}
+    if left: time.sleep(0.005)
+print("%.3f %d" % ((time.time_ns() - t0) / 1e9, n - len(left)))
+PY
+)
+	wait $lpid || true
+	for p in $dev_pids; do kill "$p" 2>/dev/null || true; done
+	for p in $dev_pids; do wait "$p" 2>/dev/null || true; done
+	dev_pids=''
+	ok=${secs#* } secs=${secs% *}
+	echo "{\"cell\":\"e2e16m_50\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok}" >> "$res"
+	printf '  %-14s %s %8.3f s, %d/%d receivers complete\n' e2e16m_50 "$b" "$secs" "$ok" $n >&2
+	[ "$ok" -eq $n ] || { echo "bench: e2e on $b: only $ok of $n receivers complete (files in $d)" >&2; FWG_KEEP=1; exit 1; }
+	rm -rf "$d"
+}
+
+for r in $(seq 1 "$rounds"); do
+	if [ $(($(date +%s) + 60)) -gt $deadline ]; then echo "bench: time budget reached, stopping after $((r - 1)) rounds" >&2; break; fi
+	echo "round $r/$rounds" >&2
+	if [ $((r % 2)) = 1 ]; then order="A B"; else order="B A"; fi
+	# the hash speed on the broker's core, for the single-pass bound
+	h=$(taskset -c "$bcpu" "$FWG_LOAD" hash --size 65536 --reps 1000)
+	echo "{\"cell\":\"sha256_64k\",\"broker\":\"-\",\"round\":$r,${h#\{}" >> "$res"
+	for b in $order; do cells "$r" "$b"; done
+	for b in $order; do e2e "$r" "$b"; done
+done
+
+echo "ACL READ check (real plugin, bench_acl on CPU $bcpu)" >&2
+taskset -c "$bcpu" "$build/bench/bench_acl" "$FWG_PLUGIN" "$work" 2000000 | sed 's/^{/{"cell":"acl_read",/' >> "$res"
+if command -v valgrind >/dev/null; then
+	valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$build/bench/bench_acl" "$FWG_PLUGIN" "$work" 20000 \
+		chunk_to_device >/dev/null 2>&1
+	python3 - "$work/cg.out" >> "$res" <<'PY'
+import re, subprocess, sys
+txt = subprocess.run(["callgrind_annotate", "--inclusive=yes", sys.argv[1]], capture_output=True, text=True).stdout
+def ir(fn):
+    for line in txt.splitlines():
+        m = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S*:%s(\s|$)" % re.escape(fn), line)
+        if m: return int(m.group(1).replace(",", ""))
+    return 0
+calls = 7 * 20000 + 1
+print('{"cell":"acl_read_callgrind","case":"chunk_to_device","calls":%d,"ir_per_call":%.0f,"topic_parse":%.0f,"identify":%.0f,"rollout":%.0f}'
+      % (calls, ir("fwg_acl__check") / calls, ir("fwg_topic_parse") / calls, ir("fwg_acl__identify") / calls,
+         ir("fwg_fleet__rollout_allows") / calls))
+PY
+	# device agent heap: a 64 KiB, a 1 MiB and a 16 MiB image, 64 KiB chunks (massif)
+	for n in 1 16 256; do
+		seq[B]=$((seq[B] + 1))
+		d=$work/heap-$n
+		mkdir -p "$d/state"
+		$LOAD -p "$port_b" $FW --subs 0 --chunk-size 65536 --nchunks $n --count $n --window 16 --sequence "${seq[B]}" > /dev/null
+		# the image is now retained on the broker: the agent fetches all of it
+		valgrind --tool=massif --massif-out-file="$d/massif.out" "$FWG_CLI" device -h 127.0.0.1 -p "$port_b" \
+			--vendor acme --model thermo-x1 --device dev60 --pin "$work/keys/vendor-sign.pem.pub.b64" \
+			--state-dir "$d/state" --target "$d/fw.bin" --once --timeout 120 > "$d/log" 2>&1 \
+			|| { echo "bench: device under massif failed:" >&2; cat "$d/log" >&2; exit 1; }
+		python3 - "$d/massif.out" $n >> "$res" <<'PY'
+import sys
+peak = 0
+for line in open(sys.argv[1]):
+    if line.startswith("mem_heap_B="): heap = int(line.split("=")[1])
+    if line.startswith("mem_heap_extra_B="): peak = max(peak, heap + int(line.split("=")[1]))
+print('{"cell":"device_heap","image_bytes":%d,"chunk_size":65536,"peak_heap_bytes":%d}' % (int(sys.argv[2]) * 65536, peak))
+PY
+	done
+fi
+grep -h "fwguard:" "$work/B/mosquitto.log" | grep -iv "started\|mode" | head -5 >&2 || true
+echo "bench: $(($(date +%s) - t_begin)) s" >&2
+python3 "$top/bench/report.py" "$res" "$out"
