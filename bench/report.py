@@ -46,6 +46,13 @@ def lcpu(cell, b):
     return med(v) if v else float("nan")
 
 
+def cost(cell, b):
+    """broker CPU microseconds per delivery (robust to time-sharing), median over rounds"""
+    v = [x["broker_cpu"] * x["wall_s"] / x["received"] * 1e6 for x in by[cell][b].values()
+         if x.get("received") and "broker_cpu" in x]
+    return med(v) if v else float("nan")
+
+
 def lost(cell):
     return sum(x.get("lost", 0) + x.get("refused", 0) for b in "AB" for x in by[cell][b].values())
 
@@ -53,6 +60,8 @@ def lost(cell):
 def limit(cell):
     """What bounds the cell: the side whose CPU is saturated."""
     bb, lb = cpu(cell, "B"), lcpu(cell, "B")
+    if bb != bb:
+        return "-"
     if bb >= 0.85:
         return "broker CPU (%.0f%%)" % (100 * bb)
     if lb >= 0.85:
@@ -62,8 +71,8 @@ def limit(cell):
 
 lines = []
 P = lines.append
-P("| cell | A bare | B fwguard | B/A (min..max) | target | met | lost | B broker CPU | limited by |")
-P("|---|---|---|---|---|---|---|---|---|")
+P("| cell | A bare | B fwguard | B/A (min..max) | target | met | lost | broker CPU us/delivery A / B (A/B) | B broker CPU | limited by |")
+P("|---|---|---|---|---|---|---|---|---|---|")
 
 
 def cellrow(name, cell, target, unit="msg/s", key="deliveries_per_s", fmt="%.0f"):
@@ -71,9 +80,10 @@ def cellrow(name, cell, target, unit="msg/s", key="deliveries_per_s", fmt="%.0f"
     if not r:
         return
     met = "" if target is None else ("yes" if r["ratio"] >= target else "**no**")
-    P("| %s | %s %s | %s %s | %.3f (%.3f..%.3f) | %s | %s | %d | %.0f%% | %s |" % (
+    ca, cb = cost(cell, "A"), cost(cell, "B")
+    P("| %s | %s %s | %s %s | %.3f (%.3f..%.3f) | %s | %s | %d | %.2f / %.2f (%.3f) | %.0f%% | %s |" % (
         name, fmt % r["A"], unit, fmt % r["B"], unit, r["ratio"], r["min"], r["max"],
-        ">= %.2f" % target if target else "-", met, lost(cell), 100 * cpu(cell, "B"), limit(cell)))
+        ">= %.2f" % target if target else "-", met, lost(cell), ca, cb, ca / cb, 100 * cpu(cell, "B"), limit(cell)))
 
 
 cellrow("plain 1 KiB, QoS 0, 1 sub", "plain_q0", 0.97)
@@ -90,35 +100,35 @@ if rounds:
     bounds = {k: 1.0 / (1.0 / a[k] + sha[k] / 1e9) for k in rounds}
     per = [b[k] / bounds[k] for k in rounds]
     mbound, mb = med(list(bounds.values())), med([b[k] for k in rounds])
-    P("| firmware 64 KiB, 1 sub, vs single-SHA-pass bound (SHA-256 64 KiB = %.1f us) | bound %.0f msg/s | %.0f msg/s | %.3f (%.3f..%.3f) | >= 0.90 | %s | %d | %.0f%% | %s |" % (
+    P("| firmware 64 KiB, 1 sub, vs single-SHA-pass bound (SHA-256 64 KiB = %.1f us) | bound %.0f msg/s | %.0f msg/s | %.3f (%.3f..%.3f) | >= 0.90 | %s | %d | - | %.0f%% | %s |" % (
         med(list(sha.values())) / 1e3, mbound, mb, mb / mbound, min(per), max(per),
         "yes" if mb / mbound >= 0.90 else "**no**", lost("fw64k_1"), 100 * cpu("fw64k_1", "B"), limit("fw64k_1")))
     bound_txt = "bound = 1 / (1/rate_A + t_sha256(64 KiB)), per round"
 
 e = ratio("e2e16m_50", "wall_s")
 if e:
-    P("| 16 MiB image to 50 receivers, end to end (s; A: mosquitto_sub, B: fwguard device) | %.2f s | %.2f s | %.3f (%.3f..%.3f) | <= 1.15 | %s | - | - | receivers on one core (50 processes) |" % (
+    P("| 16 MiB image to 50 receivers, end to end (s; A: mosquitto_sub, B: fwguard device) | %.2f s | %.2f s | %.3f (%.3f..%.3f) | <= 1.15 | %s | - | - | - | receivers on one core (50 processes) |" % (
         e["A"], e["B"], e["ratio"], e["min"], e["max"], "yes" if e["ratio"] <= 1.15 else "**no**"))
 
 acl = {r["case"]: r for r in rows if r.get("cell") == "acl_read"}
 cg = [r for r in rows if r.get("cell") == "acl_read_callgrind"]
 if acl:
     c = acl.get("chunk_to_device")
-    P("| ACL READ check, chunk to a device (real plugin, best of 7 x 2M calls) | - | %.0f ns | - | <= 150 ns | %s | - | - | %s |" % (
+    P("| ACL READ check, chunk to a device (real plugin, best of 7 x 2M calls) | - | %.0f ns | - | <= 150 ns | %s | - | - | - | %s |" % (
         c["ns_per_read_check"], "yes" if c["ns_per_read_check"] <= 150 else "**no**",
         ("%d instructions/call (callgrind)" % cg[0]["ir_per_call"]) if cg else ""))
 heap = [r for r in rows if r.get("cell") == "device_heap"]
 for h in heap:
     lim = h["chunk_size"] + 65536
-    P("| device agent peak heap, %d MiB image, %d KiB chunks (massif, heap + allocator overhead) | - | %d KiB | - | <= %d KiB | %s | - | - | - |" % (
+    P("| device agent peak heap, %d MiB image, %d KiB chunks (massif, heap + allocator overhead) | - | %d KiB | - | <= %d KiB | %s | - | - | - | - |" % (
         h["image_bytes"] >> 20, h["chunk_size"] >> 10, h["peak_heap_bytes"] >> 10, lim >> 10,
         "yes" if h["peak_heap_bytes"] <= lim else "**no**"))
 
 P("")
 P("Payload-size sweep (1 subscriber, QoS 1; deliveries/s and MB/s delivered; medians):")
 P("")
-P("| payload | A bare MB/s | B fwguard MB/s | B/A (min..max) | B broker CPU | limited by |")
-P("|---|---|---|---|---|---|")
+P("| payload | A bare MB/s | B fwguard MB/s | B/A (min..max) | broker CPU us/delivery A / B | B broker CPU | limited by |")
+P("|---|---|---|---|---|---|---|")
 sweep_fw = [(4096, "fw4k_1"), (16384, "fw16k_1"), (65536, "fw64k_1"), (262144, "fw256k_1"), (1048576, "fw1m_1")]
 sweep_plain = [(1024, "plain_q1"), (4096, "plain4k_1"), (65536, "plain64k_1"), (1048576, "plain1m_1")]
 dat = []
@@ -127,8 +137,9 @@ for kind, sw in (("firmware chunk", sweep_fw), ("plain", sweep_plain)):
         r = ratio(cell, "mb_per_s")
         if not r:
             continue
-        P("| %s %d KiB | %.1f | %.1f | %.3f (%.3f..%.3f) | %.0f%% | %s |" % (
-            kind, size >> 10, r["A"], r["B"], r["ratio"], r["min"], r["max"], 100 * cpu(cell, "B"), limit(cell)))
+        P("| %s %d KiB | %.1f | %.1f | %.3f (%.3f..%.3f) | %.2f / %.2f | %.0f%% | %s |" % (
+            kind, size >> 10, r["A"], r["B"], r["ratio"], r["min"], r["max"], cost(cell, "A"), cost(cell, "B"),
+            100 * cpu(cell, "B"), limit(cell)))
         dat.append((kind, size, r["A"], r["B"]))
 if acl:
     P("")

@@ -252,13 +252,17 @@ static const struct {
 	{ "reloadTrustStore", cmd_reload },
 };
 
+/* Refused commands are denials: rate-limited per client id, recorded
+ * without their arguments, and attributed to a vendor's model (and so
+ * published on its events topic) only when the model is one of the vendor's. */
 static void audit_command(struct fwg_plugin *p, const struct mosquitto *client, const char *name,
-		const cJSON *in, const char *error)
+		const cJSON *in, const char *error, bool admin)
 {
-	struct fwg_event ev = { .event = "control.command", .client = client };
+	struct fwg_event ev = { .event = "control.command", .client = client, .denial = !admin };
 	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "vendor"));
 	const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "model"));
-	if(v && fwg_trust_vendor(p->trust, v, strlen(v)) && m && fwg_id_valid(m, strlen(m))){
+	const struct fwg_vendor *vend = v ? fwg_trust_vendor(p->trust, v, strlen(v)) : NULL;
+	if(admin && vend && m && fwg_id_valid(m, strlen(m)) && fwg_vendor_model_allowed(vend, m, strlen(m))){
 		ev.vendor = v; ev.vendor_len = strlen(v);
 		ev.model = m; ev.model_len = strlen(m);
 	}
@@ -266,8 +270,8 @@ static void audit_command(struct fwg_plugin *p, const struct mosquitto *client, 
 	if(!rec) return;
 	const char *u = mosquitto_client_username(client);
 	cJSON_AddStringToObject(rec, "username", u ? u : "");
-	cJSON_AddStringToObject(rec, "command", name);
-	cJSON *args = cJSON_Duplicate(in, 1);
+	cJSON_AddStringToObject(rec, "command", strlen(name) <= 64 ? name : "(too long)");
+	cJSON *args = admin ? cJSON_Duplicate(in, 1) : NULL;
 	if(args){
 		cJSON_DeleteItemFromObjectCaseSensitive(args, "command");
 		cJSON_DeleteItemFromObjectCaseSensitive(args, "correlationData");
@@ -304,7 +308,7 @@ static cJSON *run_command(struct fwg_plugin *p, const struct mosquitto *client, 
 	else cJSON_AddItemToObject(out, "data", c.data), c.data = NULL;
 	cJSON_Delete(c.data);
 	if(cJSON_IsString(corr)) cJSON_AddStringToObject(out, "correlationData", corr->valuestring);
-	audit_command(p, client, name ? name : "", in, c.error);
+	audit_command(p, client, name ? name : "", in, c.error, admin);
 	return out;
 }
 
@@ -335,7 +339,7 @@ int fwg_control__on(int event, void *event_data, void *userdata)
 			cJSON_AddStringToObject(o, "error", "payload must be {\"commands\":[...]} (at most 100)");
 			cJSON_AddItemToArray(arr, o);
 		}
-		audit_command(p, ed->client, "", NULL, "invalid request");
+		audit_command(p, ed->client, "", NULL, "invalid request", admin);
 	}else{
 		for(const cJSON *c = cmds->child; c; c = c->next){
 			cJSON *o = run_command(p, ed->client, c, admin);

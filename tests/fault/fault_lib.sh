@@ -52,13 +52,21 @@ log_has() {
 }
 # barrier CAP: publish an ordinary message and wait until capture CAP has
 # it; everything the broker delivered to CAP before is then in the capture
-# (needs plugin_opt_other_topics allow and CAP subscribed to sync/#)
+# (needs plugin_opt_other_topics allow and CAP subscribed to sync/CAP). A
+# capture just started may not be subscribed yet: the message is published
+# again (up to 10 times) until it arrives.
 BARRIER_N=0
 barrier() {
+	local try=0 hx
 	BARRIER_N=$((BARRIER_N + 1))
 	printf 'barrier %s' "$BARRIER_N" > "$T/barrier-$BARRIER_N"
-	next_cid bar
-	mqtt_pub acme-deploy "$CID" "sync/$1" "$T/barrier-$BARRIER_N" -q 1
-	[ "$LAST_RC" -eq 0 ] || fail "barrier publish failed: $(head -c 200 "$LAST_ERR")" || return 1
-	wait_for_payload "$1" "sync/$1" "$T/barrier-$BARRIER_N" 10
+	hx=$(hex_of "$T/barrier-$BARRIER_N")
+	while [ "$try" -lt 10 ]; do
+		try=$((try + 1))
+		next_cid bar
+		mqtt_pub acme-deploy "$CID" "sync/$1" "$T/barrier-$BARRIER_N" -q 1
+		[ "$LAST_RC" -eq 0 ] || fail "barrier publish failed: $(head -c 200 "$LAST_ERR")" || return 1
+		poll 1 cap_has_line "$1" "sync/$1" "$hx" && return 0
+	done
+	fail "barrier message on sync/$1 not delivered to capture $1 in 10 tries"
 }

@@ -2,9 +2,9 @@
 # The $CONTROL/fwguard/v1 admin API through `fwguard ctl`: usage and
 # connection errors (exit 2); non-admins get "not authorized" for every one
 # of the 8 commands and change nothing; the sequence floor is enforced; a key
-# revoked through $CONTROL is refused (key_revoked) at once, after a restart,
-# after SIGHUP and after reloadTrustStore, and the rollout settings survive
-# the restart; every command reaching the broker is audited.
+# revoked through $CONTROL is refused (key_revoked) at once, after a restart
+# (SIGKILL), after SIGHUP and after reloadTrustStore; rollout settings are
+# durable when answered; every command reaching the broker is audited.
 . "$(dirname "$0")/lib.sh"
 ops_init 2
 write_ops_conf
@@ -123,9 +123,14 @@ t_settings_before_restart() {
 	ctl_ok setRollout "$VENDOR" "$MODEL" 30 || return 1; SENT=$((SENT + 1))
 	ctl_ok pauseModel "$VENDOR" "$MODEL" || return 1; SENT=$((SENT + 1))
 }
+crash_restart() {
+	kill -KILL "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; BROKER_PID=''
+	start_broker
+}
 t_restart() {
-	stop_broker
-	start_broker || fail "broker did not restart" || return 1
+	# SIGKILL: nothing is saved at shutdown, so what persists was written
+	# when the command was answered
+	crash_restart || fail "broker did not restart" || return 1
 	ctl_ok listVendors || return 1; SENT=$((SENT + 1))
 	[ "$(json_get '[(k["keyId"], k["revokedByOperator"]) for k in d["vendors"][0]["signingKeys"]]' < "$T/ctl.out")" = \
 		"[('$KID_VENDOR', False), ('$KID_ROGUE', True)]" ] || fail "after restart: $(cat "$T/ctl.out")" || return 1
@@ -137,6 +142,15 @@ t_revoked_after_restart() {
 	sign_with rogue-sign "$T/img" 7 "$T/m7.json" || fail "sign" || return 1
 	publish "$T/m7.json" "$T/img"
 	refused key_revoked
+}
+t_settings_durable() {
+	# the last change before the crash is a rollout command
+	ctl_ok setRollout "$VENDOR" "$MODEL" 40 || return 1; SENT=$((SENT + 1))
+	ctl_ok resumeModel "$VENDOR" "$MODEL" || return 1; SENT=$((SENT + 1))
+	crash_restart || fail "broker did not restart" || return 1
+	ctl_ok getModel "$VENDOR" "$MODEL" || return 1; SENT=$((SENT + 1))
+	[ "$(json_get 'd["rollout"]["percent"], d["rollout"]["paused"]' < "$T/ctl.out")" = "(40, False)" ] ||
+		fail "after SIGKILL: $(cat "$T/ctl.out")"
 }
 audit_count() { grep -c "\"event\":\"$1\"" "$T/fwguard.audit"; }
 audit_count_gt() { [ "$(audit_count "$1")" -gt "$2" ]; }
@@ -170,7 +184,7 @@ assert {r["command"] for r in na} == {"listVendors", "getModel", "setRollout", "
 rv = [r for r in cc if r["command"] == "revokeKey" and r["result"] == "ok"]
 assert len(rv) == 2 and all(r["username"] == sys.argv[2] and r["args"] == {"vendor": "acme", "keyId": sys.argv[3]} for r in rv), rv
 sr = [r for r in cc if r["command"] == "setRollout" and r["result"] == "ok"]
-assert [r["args"].get("percent") for r in sr] == [30], sr
+assert [r["args"].get("percent") for r in sr] == [30, 40], sr
 PY
 }
 
@@ -181,11 +195,12 @@ run_case "publish sequence 1" t_publish1
 run_case "non-admins get 'not authorized' for all 8 commands, nothing changes" t_non_admin
 run_case "admin errors exit 1 with the broker's reason; --json keeps correlationData" t_admin_errors
 run_case "setSequenceFloor 5: sequence 3 refused, 5 accepted" t_floor
-run_case "revokeKey: the key is refused at once (even the accepted manifest)" t_revoke
 run_case "setRollout 30 + pauseModel" t_settings_before_restart
-run_case "restart: revocation, floor and rollout persist" t_restart
+run_case "revokeKey: the key is refused at once (even the accepted manifest)" t_revoke
+run_case "restart after SIGKILL: revocation, floor and rollout persist" t_restart
 run_case "revoked key refused after restart (key_revoked)" t_revoked_after_restart
 run_case "still refused after SIGHUP and reloadTrustStore; the other key works" t_revoked_after_reload
+run_case "setRollout 40 + resumeModel, SIGKILL: the settings persist" t_settings_durable
 run_case "every command that reached the broker is audited" t_audited
 "$FWG" audit verify "$T/fwguard.audit" > "$T/audit.out" 2>&1 && ok "audit hash chain verifies" || not_ok "audit chain" "$(cat "$T/audit.out")"
 finish
