@@ -66,7 +66,7 @@ def limit(cell):
         return "broker CPU (%.0f%%)" % (100 * bb)
     if lb >= 0.85:
         return "load generator CPU (%.0f%%)" % (100 * lb)
-    return "latency/flow window (broker %.0f%%, loadgen %.0f%%)" % (100 * bb, 100 * lb)
+    return "neither side saturated (broker %.0f%%, loadgen %.0f%%): cores time-shared with other load, or the flow window" % (100 * bb, 100 * lb)
 
 
 lines = []
@@ -171,7 +171,10 @@ if shutil.which("gnuplot") and dat:
     gp = """set terminal png size 900,560
 set output '%s'
 set title 'Delivered throughput vs payload size (1 subscriber, QoS 1, loopback; medians)'
+set termoption noenhanced
 set logscale x 2
+set xtics ("1 KiB" 1024, "4 KiB" 4096, "16 KiB" 16384, "64 KiB" 65536, "256 KiB" 262144, "1 MiB" 1048576)
+set xrange [800:1400000]
 set xlabel 'payload size (bytes)'
 set ylabel 'MB/s delivered'
 set key top left
