@@ -457,8 +457,9 @@ struct fwg_model_control *fwg_state_control(const struct fwg_state *s, const cha
 		const char *model, size_t mlen)
 {
 	char key[2 * FWG_ID_MAX + 2];
+	if(!fwg_map_count(s->controls)) return NULL;
 	int n = key_of(key, sizeof(key), vendor, vlen, model, mlen);
-	if(n < 0 || !fwg_map_count(s->controls)) return NULL;
+	if(n < 0) return NULL;
 	return fwg_map_get(s->controls, key, (size_t)n);
 }
 

@@ -8,10 +8,22 @@
 #include <string.h>
 #include "fwguard/topic.h"
 
+/* [A-Za-z0-9._-]: a table, because the READ check of every delivery runs
+ * this for every character of the topic. */
+static const unsigned char id_table[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,
+	['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+	['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+	['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+	['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['.'] = 1, ['_'] = 1, ['-'] = 1,
+};
+
 static inline bool id_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-		|| c == '.' || c == '_' || c == '-';
+	return id_table[c] != 0;
 }
 
 bool fwg_id_valid(const char *s, size_t n)
@@ -27,14 +39,26 @@ bool fwg_id_valid(const char *s, size_t n)
 /* Largest levels after the prefix: <vendor>/<model>/chunk/<sequence>/<index> */
 #define TOPIC_LEVELS_MAX 5
 
-/* What the single pass learns about one level. */
+/* One level of the topic. */
 struct level {
 	const char *p;
 	size_t n;
-	bool id_ok;        /* every character is in the id charset */
-	bool number_ok;    /* decimal, no leading zero, value <= FWG_INT_MAX */
-	uint64_t value;
 };
+
+/* Strict decimal "0|[1-9][0-9]*" <= max (chunk sequence and index only). */
+static bool level_number(const struct level *l, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	if(l->n == 0 || l->n > 16 || (l->n > 1 && l->p[0] == '0')) return false;
+	for(size_t i = 0; i < l->n; i++){
+		unsigned char c = (unsigned char)l->p[i];
+		if(c < '0' || c > '9') return false;
+		v = v * 10 + (uint64_t)(c - '0');   /* 16 digits cannot overflow */
+	}
+	if(v > max) return false;
+	*out = v;
+	return true;
+}
 
 static inline bool level_is(const struct level *l, const char *word, size_t wlen)
 {
@@ -43,8 +67,8 @@ static inline bool level_is(const struct level *l, const char *word, size_t wlen
 
 static inline bool level_id(const struct level *l)
 {
-	/* id_ok covers the charset; length 1..64 and "."/".." remain. */
-	if(!l->id_ok || l->n == 0 || l->n > FWG_ID_MAX) return false;
+	/* the parse loop checked the charset; length 1..64 and "."/".." remain. */
+	if(l->n == 0 || l->n > FWG_ID_MAX) return false;
 	if(l->p[0] == '.' && (l->n == 1 || (l->n == 2 && l->p[1] == '.'))) return false;
 	return true;
 }
@@ -69,32 +93,21 @@ enum fwg_topic_kind fwg_topic_parse(const char *prefix, size_t prefix_len,
 
 	struct level lv[TOPIC_LEVELS_MAX];
 	size_t nlv = 0;
-	struct level cur = { topic + i, 0, true, true, 0 };
+	const char *start = topic + i;
 	for(;; i++) {
 		unsigned char c = (unsigned char)topic[i];
-		if(c == '/' || c == '\0') {
-			if(cur.n == 0) return t->kind = FWG_T_INVALID;   /* empty level */
-			if(nlv == TOPIC_LEVELS_MAX) return t->kind = FWG_T_INVALID;
-			lv[nlv++] = cur;
-			if(c == '\0') break;
-			cur.p = topic + i + 1; cur.n = 0;
-			cur.id_ok = true; cur.number_ok = true; cur.value = 0;
-			continue;
-		}
-		cur.n++;
-		if(!id_char(c)) {
+		if(id_char(c)) continue;
+		if(c != '/' && c != '\0') {
 			/* '+', '#', '$', space, any non-ASCII byte...: nothing of §4 */
 			return t->kind = FWG_T_INVALID;
 		}
-		if(cur.number_ok) {
-			if(c < '0' || c > '9' || (cur.n == 2 && cur.value == 0)) {
-				cur.number_ok = false;     /* not a digit, or a leading zero */
-			} else {
-				uint64_t d = (uint64_t)(c - '0');
-				if(cur.value > (FWG_INT_MAX - d) / 10) cur.number_ok = false;
-				else cur.value = cur.value * 10 + d;
-			}
-		}
+		size_t n = (size_t)(topic + i - start);
+		if(n == 0 || nlv == TOPIC_LEVELS_MAX) return t->kind = FWG_T_INVALID; /* empty level, too deep */
+		lv[nlv].p = start;
+		lv[nlv].n = n;
+		nlv++;
+		if(c == '\0') break;
+		start = topic + i + 1;
 	}
 
 	if(nlv < 3 || !level_id(&lv[0]) || !level_id(&lv[1])) return t->kind = FWG_T_INVALID;
@@ -110,12 +123,13 @@ enum fwg_topic_kind fwg_topic_parse(const char *prefix, size_t prefix_len,
 			t->device = lv[3].p; t->device_len = lv[3].n;
 		}
 	} else if(nlv == 5) {
+		uint64_t seq, idx;
 		if(level_is(k, "chunk", 5)
-				&& lv[3].number_ok && lv[3].value >= 1          /* 1 .. 2^53-1 */
-				&& lv[4].number_ok && lv[4].value <= UINT32_MAX) { /* 0 .. 2^32-1 */
+				&& level_number(&lv[3], FWG_INT_MAX, &seq) && seq >= 1   /* 1 .. 2^53-1 */
+				&& level_number(&lv[4], UINT32_MAX, &idx)) {            /* 0 .. 2^32-1 */
 			kind = FWG_T_CHUNK;
-			t->sequence = lv[3].value;
-			t->index = lv[4].value;
+			t->sequence = seq;
+			t->index = idx;
 		}
 	}
 	if(kind == FWG_T_INVALID) {

@@ -54,31 +54,47 @@ static int fwg_acl__other(const struct fwg_plugin *p)
 	}
 }
 
+/* Per delivery: one pass over the topic, then either one hash lookup (a
+ * vendor or gateway username) or a comparison of the device username's
+ * "<vendor>/<model>/<device>" with the topic's levels, which the topic
+ * parser has already validated. Vendor usernames never contain '/' (the
+ * trust store refuses them), so the two cases are told apart by that. */
 static int fwg_acl__read(struct fwg_plugin *p, const struct mosquitto_evt_acl_check *ed)
 {
 	struct fwg_topic t;
-	struct fwg_ident id;
 	switch(fwg_topic_parse(p->cfg.prefix, p->cfg.prefix_len, ed->topic, &t)){
 		case FWG_T_OUTSIDE: return fwg_acl__other(p);
 		case FWG_T_INVALID: return MOSQ_ERR_ACL_DENIED;
 		default: break;
 	}
-	fwg_acl__identify(p, ed->client, &id);
-	if(id.kind == FWG_ID_VENDOR){
-		return same(id.vendor->id, strlen(id.vendor->id), t.vendor, t.vendor_len)
-			? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+	const char *u = mosquitto_client_username(ed->client);
+	if(!u) return MOSQ_ERR_ACL_DENIED;
+	const char *s1 = strchr(u, '/');
+	if(!s1){
+		const struct fwg_vendor *v = fwg_trust_vendor_by_username(p->trust, u);
+		if(v) return same(v->id, strlen(v->id), t.vendor, t.vendor_len) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+		if(p->cfg.gateways && fwg_map_get(p->cfg.gateways, u, strlen(u))) return MOSQ_ERR_SUCCESS;
+		return MOSQ_ERR_ACL_DENIED;
 	}
-	if(id.kind == FWG_ID_GATEWAY) return MOSQ_ERR_SUCCESS;
+	/* A device: "<vendor>/<model>/<device>" must name the topic's model. */
+	const char *dev = u + t.vendor_len + 1 + t.model_len + 1;
+	if((size_t)(s1 - u) != t.vendor_len || memcmp(u, t.vendor, t.vendor_len)
+			|| strncmp(s1 + 1, t.model, t.model_len) || s1[1 + t.model_len] != '/'){
+		return MOSQ_ERR_ACL_DENIED;
+	}
+	size_t dl = strlen(dev);
+	if(!fwg_id_valid(dev, dl)) return MOSQ_ERR_ACL_DENIED;
 	/* A relay whose bridge traffic is not verified passes no firmware on. */
 	if(p->no_tick && p->cfg.mode == FWG_MODE_RELAY) return MOSQ_ERR_ACL_DENIED;
-	if(id.kind == FWG_ID_DEVICE && same(id.v, id.vl, t.vendor, t.vendor_len)
-			&& same(id.m, id.ml, t.model, t.model_len)){
-		if(t.kind == FWG_T_MANIFEST || t.kind == FWG_T_CHUNK){
-			return fwg_fleet__rollout_allows(p, &t, id.d, id.dl) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
-		}
-		if(t.kind == FWG_T_STATUS && same(id.d, id.dl, t.device, t.device_len)) return MOSQ_ERR_SUCCESS;
+	switch(t.kind){
+		case FWG_T_MANIFEST:
+		case FWG_T_CHUNK:
+			return fwg_fleet__rollout_allows(p, &t, dev, dl) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+		case FWG_T_STATUS:
+			return same(dev, dl, t.device, t.device_len) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+		default:
+			return MOSQ_ERR_ACL_DENIED;
 	}
-	return MOSQ_ERR_ACL_DENIED;
 }
 
 /* A device may subscribe under its own model to: manifest, chunk/..., its
