@@ -18,6 +18,7 @@
 
 #define STATE_MAX_BYTES (256u * 1024u * 1024u)
 
+__attribute__((format(printf, 3, 4)))
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

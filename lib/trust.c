@@ -14,6 +14,7 @@
 
 #define TRUST_MAX_BYTES (16u * 1024u * 1024u)
 
+__attribute__((format(printf, 3, 4)))
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

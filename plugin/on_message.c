@@ -6,31 +6,9 @@
 #include "plugin.h"
 #include "fwguard/codec.h"
 #include "fwguard/tag.h"
+#include "props.h"
 
 enum { FWG_TAG_FRESH = 0, FWG_TAG_RETRY = 1 };
-
-/* fw-ts and fw-tag, each exactly once. */
-static enum fwg_reason fwg_message__props(const mosquitto_property *props, char **ts, char **tag)
-{
-	*ts = *tag = NULL;
-	for(const mosquitto_property *pr = props; pr; pr = mosquitto_property_next(pr)){
-		char *name = NULL, *value = NULL;
-		if(mosquitto_property_identifier(pr) != MQTT_PROP_USER_PROPERTY) continue;
-		if(!mosquitto_property_read_string_pair(pr, MQTT_PROP_USER_PROPERTY, &name, &value, false)) continue;
-		char **slot = !strcmp(name, "fw-ts") ? ts : !strcmp(name, "fw-tag") ? tag : NULL;
-		mosquitto_free(name);
-		if(!slot){
-			mosquitto_free(value);
-			continue;
-		}
-		if(*slot){
-			mosquitto_free(value);
-			return FWG_R_TAG_MALFORMED;
-		}
-		*slot = value;
-	}
-	return *ts && *tag ? FWG_R_OK : FWG_R_TAG_MISSING;
-}
 
 /* FWG_R_OK with *retry set when the same client re-sent a verified tag. */
 static enum fwg_reason fwg_message__tag(struct fwg_plugin *p, struct mosquitto_evt_message *ed,
@@ -43,7 +21,7 @@ static enum fwg_reason fwg_message__tag(struct fwg_plugin *p, struct mosquitto_e
 
 	*retry = FWG_TAG_FRESH;
 	if(mosquitto_client_protocol_version(ed->client) != 5) return FWG_R_PROTOCOL_VERSION;
-	r = fwg_message__props(ed->properties, &ts, &tag);
+	r = fwg_props__tag(ed->properties, &ts, &tag);
 	if(r == FWG_R_OK && !v->tag) r = FWG_R_INTERNAL;
 	if(r == FWG_R_OK){
 		r = fwg_tag_verify(v->tag, ed->topic, ts, strlen(ts), tag, strlen(tag), sha, now,

@@ -1,5 +1,5 @@
 /* libFuzzer target: the plugin's fw-ts / fw-tag extraction from MQTT v5
- * properties (a copy of fwg_message__props in plugin/on_message.c, on a
+ * properties (plugin/props.c itself, on a
  * property list built with libmosquitto), then the tag check as the plugin
  * calls it (topic and payload of the manifest vector, its clock, window 300).
  * Input: records <type byte> <string> NUL [<string> NUL]:
@@ -12,6 +12,7 @@
 #include "fwguard/tag.h"
 #include "fwguard/codec.h"
 #include "fuzz_common.h"
+#include "../../plugin/props.h"
 
 static uint8_t K[32], sha[32];
 static struct fwg_tag_ctx *ctx;
@@ -36,34 +37,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* mosquitto_free is the broker's (mosquitto_broker.h); the client library's
- * property functions allocate with plain malloc. */
-#define mosquitto_free(p) free(p)
-
-/* ---- copied from plugin/on_message.c (keep in sync) ---- */
-/* fw-ts and fw-tag, each exactly once. */
-static enum fwg_reason fwg_message__props(const mosquitto_property *props, char **ts, char **tag)
+/* The plugin's own extraction (plugin/props.c is compiled into this target).
+ * mosquitto_free is the broker's; the client library's property functions
+ * allocate with plain malloc. */
+void mosquitto_free(void *p);
+void mosquitto_free(void *p)
 {
-	*ts = *tag = NULL;
-	for(const mosquitto_property *pr = props; pr; pr = mosquitto_property_next(pr)){
-		char *name = NULL, *value = NULL;
-		if(mosquitto_property_identifier(pr) != MQTT_PROP_USER_PROPERTY) continue;
-		if(!mosquitto_property_read_string_pair(pr, MQTT_PROP_USER_PROPERTY, &name, &value, false)) continue;
-		char **slot = !strcmp(name, "fw-ts") ? ts : !strcmp(name, "fw-tag") ? tag : NULL;
-		mosquitto_free(name);
-		if(!slot){
-			mosquitto_free(value);
-			continue;
-		}
-		if(*slot){
-			mosquitto_free(value);
-			return FWG_R_TAG_MALFORMED;
-		}
-		*slot = value;
-	}
-	return *ts && *tag ? FWG_R_OK : FWG_R_TAG_MISSING;
+	free(p);
 }
-/* ---- end of copy ---- */
+#define fwg_message__props fwg_props__tag
 
 static const char *next_str(const uint8_t **p, size_t *left)
 {
