@@ -55,6 +55,7 @@ EXPORT const char *mosquitto_client_username(const struct mosquitto *client) { r
 EXPORT int mosquitto_client_protocol_version(const struct mosquitto *client) { return client ? client->protocol : 0; }
 EXPORT void mosquitto_free(void *mem) { free(mem); }
 
+__attribute__((format(printf, 2, 3)))
 EXPORT void mosquitto_log_printf(int level, const char *fmt, ...)
 {
 	(void)level;
