@@ -67,6 +67,21 @@ static int fwg_acl__read(struct fwg_plugin *p, const struct mosquitto_evt_acl_ch
 		case FWG_T_INVALID: return MOSQ_ERR_ACL_DENIED;
 		default: break;
 	}
+	/* Only what fwguard accepted leaves the broker on a firmware topic,
+	 * whatever route put it there: the accepted manifest byte for byte, and
+	 * chunks that fit it. (A relay whose bridge traffic skips the plugin has
+	 * accepted nothing, so it delivers nothing.) */
+	/* (A zero-length chunk is the broker clearing an old image: it carries
+	 * nothing, and devices ignore it, §9.) */
+	if(t.kind == FWG_T_MANIFEST || (t.kind == FWG_T_CHUNK && ed->payloadlen)){
+		const struct fwg_model_state *ms = fwg_state_get(p->state, t.vendor, t.vendor_len, t.model, t.model_len);
+		if(!ms) return MOSQ_ERR_ACL_DENIED;
+		if(t.kind == FWG_T_MANIFEST
+				? (ed->payloadlen != ms->raw_len || memcmp(ed->payload, ms->raw, ms->raw_len))
+				: fwg_policy_chunk(&ms->m, t.sequence, t.index, ed->payloadlen) != FWG_R_OK){
+			return MOSQ_ERR_ACL_DENIED;
+		}
+	}
 	const char *u = mosquitto_client_username(ed->client);
 	if(!u) return MOSQ_ERR_ACL_DENIED;
 	const char *s1 = strchr(u, '/');

@@ -29,6 +29,26 @@ enum fwg_reason cli_check_manifest(const uint8_t *raw, size_t len, const char *v
 		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
 		char *detail, size_t dlen);
 
+/* SHA-256 whose update can feed the same bytes to two contexts in one pass:
+ * with the x86 SHA extensions both states run over a single message
+ * schedule (the rounds of the two interleave), otherwise OpenSSL, one pass
+ * per context. Nothing on the heap with the SHA extensions. */
+struct cli_sha256 {
+	uint32_t h[8];
+	uint64_t total;        /* bytes so far */
+	uint8_t buf[64];
+	unsigned nbuf;
+	EVP_MD_CTX *evp;       /* without the SHA extensions */
+};
+/* (Re)start; 0, or -1 (out of memory). Release with cli_sha256_free. */
+int cli_sha256_init(struct cli_sha256 *c);
+void cli_sha256_update(struct cli_sha256 *c, const void *p, size_t n);
+/* The same bytes appended to a and to b (b may be NULL). */
+void cli_sha256_update2(struct cli_sha256 *a, struct cli_sha256 *b, const void *p, size_t n);
+/* The digest; init again to reuse the context. */
+void cli_sha256_final(struct cli_sha256 *c, uint8_t md[FWG_SHA256_LEN]);
+void cli_sha256_free(struct cli_sha256 *c);
+
 /* Stream the image (fd, from offset 0) with a small buffer: size
  * (image_size_mismatch), each chunk's digest when listed
  * (chunk_digest_mismatch, *bad_chunk set), whole digest

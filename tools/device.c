@@ -2,12 +2,17 @@
  *
  * Pinned vendor keys; a state directory with the installed sequence
  * (written durably), the manifest being fetched, the staging file and its
- * chunk bitmap. Chunks are subscribed a window at a time, by their own
- * topics, and only those missing from the bitmap: after a restart of the
- * agent or the broker only the missing chunks are fetched. Each chunk is
- * written at its offset in the staging file (memory does not depend on the
- * image size); the whole file is hashed, streaming, at the end. Install by
- * atomic rename to --target and/or an --exec hook. Status reports of §7.
+ * chunk bitmap. A fresh download of at most SUB_ALL_MAX chunks subscribes to
+ * chunk/<seq>/# at once; otherwise (and with --window) the chunks are
+ * subscribed a window at a time, by their own topics, and only those
+ * missing from the bitmap: after a restart of the agent or the broker only
+ * the missing chunks are fetched. Each chunk is checked and written at its
+ * offset in the staging file (memory does not depend on the image size).
+ * The whole-image SHA-256 runs while the chunks arrive: a chunk in index
+ * order is hashed for its own digest and for the image in one pass
+ * (cli_sha256_update2); chunks that came out of order are read back from
+ * the staging file when the gap before them closes. Install by atomic
+ * rename to --target and/or an --exec hook. Status reports of §7.
  *
  * State directory:
  *   installed.seq      the installed sequence (decimal), replaced atomically + fsync
@@ -27,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <openssl/crypto.h>
 #include <time.h>
 #include <unistd.h>
 #include <mosquitto.h>
@@ -38,16 +44,26 @@
 
 static const char usage[] = "[MQTT options] --vendor V --model M --device D --pin KEY [--pin KEY...]\n"
 	"              --state-dir DIR (--target PATH | --exec CMD) [--once] [--timeout SECS]\n"
-	"              [--window N (32)] [--skew SECS (300)] [--max-backoff SECS (30)]\n"
+	"              [--window N] [--skew SECS (300)] [--max-backoff SECS (30)]\n"
 	"              [--max-rate BYTES_PER_SEC]\n"
 	"  The MQTT username defaults to <vendor>/<model>/<device>.\n"
 	"  --once: exit after one install (0, also when up to date) or failure (1).\n"
+	"  --window: chunks subscribed at a time (default: all of a fresh download of\n"
+	"  at most 512 chunks with one chunk/<seq>/# subscription, otherwise 32).\n"
 	"MQTT options:\n" CLI_MQTT_HELP;
 
 #define BITMAP_BYTES (FWG_MAX_CHUNKS / 8)
 #define bit_get(b, i) (((b)[(i) >> 3] >> ((i) & 7)) & 1)
 #define bit_set(b, i) ((b)[(i) >> 3] |= (uint8_t)(1u << ((i) & 7)))
 #define bit_clr(b, i) ((b)[(i) >> 3] &= (uint8_t)~(1u << ((i) & 7)))
+/* A fresh download of at most this many chunks subscribes to chunk/<seq>/#:
+ * the broker queues them all for the agent (Mosquitto's max_queued_messages
+ * is 1000 by default); a chunk still missing after STALL_SECS without any
+ * progress is subscribed again by its own topic. */
+#define SUB_ALL_MAX 512
+#define STALL_SECS 10.0
+#define DEFAULT_WINDOW 32
+#define TOPIC_MAX 320
 
 struct dev {
 	struct cli_mqtt mq;
@@ -57,6 +73,7 @@ struct dev {
 	bool once;
 	int64_t skew;
 	unsigned window;
+	bool window_set;       /* --window given: always a window at a time */
 	char *p_installed, *p_manifest, *p_bin, *p_bitmap;
 	char manifest_topic[512], status_topic[512];
 	uint64_t installed;
@@ -68,6 +85,12 @@ struct dev {
 	uint8_t have[BITMAP_BYTES], subscribed[BITMAP_BYTES], retries[FWG_MAX_CHUNKS];
 	uint32_t nhave, outstanding, fetched, present_at_start;
 	int last_pct;
+	bool sub_all;          /* subscribed to chunk/<seq>/# */
+	bool no_sub_all;       /* after a stall: by their own topics only */
+	double last_progress;  /* cli_mono() of the last chunk stored (or the start) */
+	/* the image digest so far: chunks [0, hashed) are in `whole` */
+	struct cli_sha256 whole, chunk;
+	uint32_t hashed;
 	/* the last manifest refused (not retried until another one comes) */
 	bool has_refused; uint8_t refused_sha[FWG_SHA256_LEN];
 	/* status */
@@ -143,8 +166,14 @@ static int write_installed(struct dev *d, uint64_t seq)
 	return cli_write_atomic(d->p_installed, buf, (size_t)n, 0644);
 }
 
+static void chunk_topic(struct dev *d, uint32_t i, char *out, size_t cap);
+static void unsubscribe_all(struct dev *d);
+
 static void close_download(struct dev *d, bool remove_files)
 {
+	unsubscribe_all(d);
+	cli_sha256_free(&d->whole);
+	cli_sha256_free(&d->chunk);
 	if(d->bin_fd >= 0) close(d->bin_fd);
 	if(d->bitmap_fd >= 0) close(d->bitmap_fd);
 	d->bin_fd = d->bitmap_fd = -1;
@@ -177,33 +206,112 @@ static void chunk_topic(struct dev *d, uint32_t i, char *out, size_t cap)
 			d->m.sequence, i);
 }
 
-/* Subscribe to the next missing chunks, up to the window. */
+static void all_topic(struct dev *d, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s/%s/chunk/%" PRIu64 "/#", d->mq.prefix, d->vendor, d->model, d->m.sequence);
+}
+
+static void unsubscribe_all(struct dev *d)
+{
+	if(d->active && d->sub_all && d->connected){
+		char topic[TOPIC_MAX];
+		all_topic(d, topic, sizeof(topic));
+		mosquitto_unsubscribe_v5(d->mosq, NULL, topic, NULL);
+	}
+	d->sub_all = false;
+}
+
+/* Subscribe to the missing chunks: all at once (chunk/<seq>/#) for a fresh
+ * download that the broker can queue whole, otherwise the next ones up to
+ * the window, by their own topics. */
 static void subscribe_more(struct dev *d)
 {
-	if(!d->active || !d->connected) return;
-	char *topics[FWG_MAX_CHUNKS];
-	int n = 0;
-	for(uint32_t i = 0; i < d->m.nchunks && d->outstanding + (unsigned)n < d->window; i++){
-		if(bit_get(d->have, i) || bit_get(d->subscribed, i)) continue;
-		topics[n] = malloc(512);
-		if(topics[n] == NULL) break;
-		chunk_topic(d, i, topics[n], 512);
-		bit_set(d->subscribed, i);
-		n++;
+	if(!d->active || !d->connected || d->sub_all) return;
+	if(!d->window_set && !d->no_sub_all && d->nhave == 0 && d->outstanding == 0 && d->m.nchunks <= SUB_ALL_MAX){
+		char topic[TOPIC_MAX];
+		all_topic(d, topic, sizeof(topic));
+		int rc = mosquitto_subscribe_v5(d->mosq, NULL, topic, 1, 0, NULL);
+		if(rc == MOSQ_ERR_SUCCESS){
+			d->sub_all = true;
+			memset(d->subscribed, 0xff, sizeof(d->subscribed));
+			d->outstanding = d->m.nchunks;
+			return;
+		}
+		cli_err("cannot subscribe to chunks: %s", mosquitto_strerror(rc));
 	}
-	if(n > 0){
+	enum { BATCH = 32 };
+	char buf[BATCH][TOPIC_MAX];
+	char *topics[BATCH];
+	uint32_t i = 0;
+	while(d->outstanding < d->window){
+		int n = 0;
+		for(; i < d->m.nchunks && n < BATCH && d->outstanding + (unsigned)n < d->window; i++){
+			if(bit_get(d->have, i) || bit_get(d->subscribed, i)) continue;
+			topics[n] = buf[n];
+			chunk_topic(d, i, buf[n], TOPIC_MAX);
+			bit_set(d->subscribed, i);
+			n++;
+		}
+		if(n == 0) break;
 		int rc = mosquitto_subscribe_multiple(d->mosq, NULL, n, topics, 1, 0, NULL);
 		if(rc != MOSQ_ERR_SUCCESS) cli_err("cannot subscribe to chunks: %s", mosquitto_strerror(rc));
 		d->outstanding += (unsigned)n;
 	}
-	for(int i = 0; i < n; i++) free(topics[i]);
 }
 
 static void resubscribe_chunk(struct dev *d, uint32_t i)
 {
-	char topic[512];
+	char topic[TOPIC_MAX];
 	chunk_topic(d, i, topic, sizeof(topic));
 	mosquitto_subscribe_v5(d->mosq, NULL, topic, 1, 0, NULL);
+}
+
+/* No chunk for STALL_SECS while connected: the broker may have dropped some
+ * (a full queue). Subscribe to the missing ones again, a window at a time,
+ * by their own topics: their retained copies come again. */
+static void check_stall(struct dev *d)
+{
+	if(!d->active || !d->connected || cli_mono() - d->last_progress < STALL_SECS) return;
+	d->last_progress = cli_mono();
+	unsubscribe_all(d);
+	memset(d->subscribed, 0, sizeof(d->subscribed));
+	d->outstanding = 0;
+	d->no_sub_all = true;
+	subscribe_more(d);
+}
+
+/* Read chunk i back from the staging file and feed it to the image digest
+ * (and, when chunk is not NULL, to that context as well). 0 / -1. */
+static int hash_from_file(struct dev *d, uint32_t i, struct cli_sha256 *whole, struct cli_sha256 *chunk)
+{
+	uint8_t buf[16384];
+	uint64_t off = (uint64_t)i * d->m.chunk_size, left = fwg_manifest_chunk_len(&d->m, i);
+	while(left > 0){
+		size_t want = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+		ssize_t got = pread(d->bin_fd, buf, want, (off_t)off);
+		if(got < 0 && errno == EINTR) continue;
+		if(got <= 0) return -1;
+		cli_sha256_update2(chunk ? chunk : whole, chunk ? whole : NULL, buf, (size_t)got);
+		off += (uint64_t)got;
+		left -= (uint64_t)got;
+	}
+	return 0;
+}
+
+/* The running image digest cannot be used (a bad chunk or a write error
+ * went into it, or a read error): finish() hashes the staging file whole. */
+#define HASHED_NONE UINT32_MAX
+/* Feed the chunks present right after the hashed prefix (they came out of
+ * order) from the staging file. */
+static void catch_up(struct dev *d)
+{
+	while(d->hashed < d->m.nchunks && bit_get(d->have, d->hashed)){
+		if(hash_from_file(d, d->hashed, &d->whole, NULL) != 0){
+			d->hashed = HASHED_NONE;
+			return;
+		}
+		d->hashed++;
+	}
 }
 
 static int copy_file(const char *from, const char *to)
@@ -260,7 +368,22 @@ static void finish(struct dev *d)
 	snprintf(version, sizeof(version), "%s", d->m.version);
 	report(d, FWG_ST_VERIFYING, seq, version, 100, NULL);
 	uint64_t bad = 0;
-	enum fwg_reason r = fsync(d->bin_fd) == 0 ? cli_check_image(d->bin_fd, &d->m, &bad) : FWG_R_INTERNAL;
+	enum fwg_reason r = FWG_R_INTERNAL;
+	catch_up(d);
+	struct stat st;
+	if(fsync(d->bin_fd) != 0){
+		r = FWG_R_INTERNAL;
+	}else if(d->hashed == d->m.nchunks){
+		/* every chunk went into the running digest, in order (each one was
+		 * checked against chunk_sha256 when it came or on resume) */
+		uint8_t md[FWG_SHA256_LEN];
+		cli_sha256_final(&d->whole, md);
+		if(fstat(d->bin_fd, &st) != 0) r = FWG_R_INTERNAL;
+		else if((uint64_t)st.st_size != d->m.size) r = FWG_R_IMAGE_SIZE;
+		else r = fwg_ct_equal(md, d->m.sha256, FWG_SHA256_LEN) ? FWG_R_OK : FWG_R_IMAGE_DIGEST;
+	}else{
+		r = cli_check_image(d->bin_fd, &d->m, &bad);   /* the whole file, every chunk again */
+	}
 	if(r != FWG_R_OK){
 		char detail[64] = "";
 		if(r == FWG_R_CHUNK_DIGEST) snprintf(detail, sizeof(detail), "chunk %" PRIu64, bad);
@@ -329,14 +452,30 @@ static void on_chunk(struct dev *d, const struct fwg_topic *t, const uint8_t *pa
 	uint32_t i = (uint32_t)t->index;
 	if(bit_get(d->have, i)) return;                    /* already in the bitmap */
 	enum fwg_reason r = FWG_R_OK;
+	/* the next chunk of the running image digest? (else read back later) */
+	bool in_order = i == d->hashed;
 	if(len != fwg_manifest_chunk_len(&d->m, i)){
 		r = FWG_R_CHUNK_LENGTH;
+		in_order = false;
 	}else if(d->m.has_chunk_sha){
 		uint8_t md[FWG_SHA256_LEN];
-		fwg_sha256(payload, len, md);
+		if(in_order && cli_sha256_init(&d->chunk) != 0){
+			in_order = false;
+			d->hashed = HASHED_NONE;
+		}
+		if(in_order){
+			/* its own digest and the image's, in one pass */
+			cli_sha256_update2(&d->chunk, &d->whole, payload, len);
+			cli_sha256_final(&d->chunk, md);
+		}else{
+			fwg_sha256(payload, len, md);
+		}
 		if(!fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN)) r = FWG_R_CHUNK_DIGEST;
+	}else if(in_order){
+		cli_sha256_update(&d->whole, payload, len);
 	}
 	if(r != FWG_R_OK){
+		if(in_order) d->hashed = HASHED_NONE;   /* the bad bytes went into it */
 		if(d->retries[i]++ < 1){
 			fprintf(stderr, "fwguard device: chunk %" PRIu32 ": %s, fetching it again\n", i, fwg_reason_str(r));
 			resubscribe_chunk(d, i);
@@ -362,6 +501,7 @@ static void on_chunk(struct dev *d, const struct fwg_topic *t, const uint8_t *pa
 		if(w < 0 && errno == EINTR) continue;
 		if(w <= 0){
 			cli_err("cannot write '%s': %s", d->p_bin, strerror(errno));
+			if(in_order) d->hashed = HASHED_NONE;
 			return;   /* not marked: fetched again after a restart */
 		}
 		done += (size_t)w;
@@ -382,6 +522,11 @@ static void on_chunk(struct dev *d, const struct fwg_topic *t, const uint8_t *pa
 		cli_err("cannot write '%s': %s", d->p_bitmap, strerror(errno));
 	d->nhave++;
 	d->fetched++;
+	d->last_progress = cli_mono();
+	if(in_order){
+		d->hashed++;
+		catch_up(d);     /* the chunks that came before their turn */
+	}
 	if(d->outstanding > 0) d->outstanding--;
 	int pct = progress_pct(d);
 	if(pct / 10 != d->last_pct / 10 && d->nhave < d->m.nchunks){
@@ -407,6 +552,10 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, struct
 	memset(d->retries, 0, sizeof(d->retries));
 	d->nhave = d->outstanding = d->fetched = 0;
 	d->last_pct = -1;
+	d->sub_all = d->no_sub_all = false;
+	d->hashed = 0;
+	d->last_progress = cli_mono();
+	if(cli_sha256_init(&d->whole) != 0) d->hashed = HASHED_NONE;
 
 	/* the same manifest as the staging one? then resume */
 	bool resume = false;
@@ -429,22 +578,27 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, struct
 		}
 	}
 	if(resume){
-		/* re-check every chunk the bitmap claims (it is not fsync'd) */
-		uint8_t *buf = d->m.has_chunk_sha ? malloc(d->m.chunk_size) : NULL;
+		/* re-check every chunk the bitmap claims (it is not fsync'd); the
+		 * ones in order from chunk 0 go into the image digest as well */
 		for(uint32_t i = 0; i < d->m.nchunks; i++){
 			if(!bit_get(d->have, i)) continue;
-			if(buf){
-				size_t clen = (size_t)fwg_manifest_chunk_len(&d->m, i);
+			bool in_order = i == d->hashed;
+			if(d->m.has_chunk_sha){
 				uint8_t md[FWG_SHA256_LEN];
-				if(pread(d->bin_fd, buf, clen, (off_t)((uint64_t)i * d->m.chunk_size)) != (ssize_t)clen ||
-						(fwg_sha256(buf, clen, md), !fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN))){
+				if(cli_sha256_init(&d->chunk) != 0 ||
+						hash_from_file(d, i, in_order ? &d->whole : NULL, &d->chunk) != 0 ||
+						(cli_sha256_final(&d->chunk, md), !fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN))){
 					bit_clr(d->have, i);
+					if(in_order) d->hashed = HASHED_NONE;
 					continue;
 				}
+			}else if(in_order && hash_from_file(d, i, &d->whole, NULL) != 0){
+				in_order = false;
+				d->hashed = HASHED_NONE;
 			}
+			if(in_order) d->hashed++;
 			d->nhave++;
 		}
-		free(buf);
 		for(size_t b = (d->m.nchunks + 7) / 8 * 8; b < sizeof(d->have) * 8; b++) bit_clr(d->have, b);
 		if(pwrite(d->bitmap_fd, d->have, bmlen, 0) != (ssize_t)bmlen)
 			cli_err("cannot write '%s': %s", d->p_bitmap, strerror(errno));
@@ -524,6 +678,8 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags, cons
 	/* clean start: the chunk subscriptions are gone */
 	memset(d->subscribed, 0, sizeof(d->subscribed));
 	d->outstanding = 0;
+	d->sub_all = false;
+	d->last_progress = cli_mono();
 	mosquitto_subscribe_v5(mosq, NULL, d->manifest_topic, 1, 0, NULL);
 	send_status(d);
 	/* chunks are subscribed again when the manifest arrives */
@@ -584,13 +740,16 @@ int device_main(int argc, char *argv[])
 	static struct dev d;    /* static: the bitmaps stay off the stack */
 	memset(&d, 0, sizeof(d));
 	cli_mqtt_defaults(&d.mq);
-	d.window = 32;
+	d.window = DEFAULT_WINDOW;
 	d.skew = 300;
 	d.bin_fd = d.bitmap_fd = -1;
 	d.result = -1;
 	d.status_mid = -1;
-	uint64_t timeout = 0, window = 32, skew = 300, max_backoff = 30;
+	uint64_t timeout = 0, window = DEFAULT_WINDOW, skew = 300, max_backoff = 30;
 	int c, rc = EXIT_USAGE;
+	/* the keys are loaded after the options: OpenSSL is set up first */
+	const char *pin_args[CLI_MAX_PINS + 1];
+	size_t npins = 0;
 	opterr = 0;
 	while((c = getopt_long(argc, argv, ":" CLI_MQTT_SHORTOPTS, opts, NULL)) != -1){
 		int r = cli_mqtt_option(&d.mq, c, optarg);
@@ -600,7 +759,7 @@ int device_main(int argc, char *argv[])
 		case O_VENDOR: if(cli_check_id("vendor", optarg)) goto out; d.vendor = optarg; break;
 		case O_MODEL: if(cli_check_id("model", optarg)) goto out; d.model = optarg; break;
 		case O_DEVICE: if(cli_check_id("device", optarg)) goto out; d.device = optarg; break;
-		case O_PIN: if(cli_pins_add(&d.pins, optarg)) goto out; break;
+		case O_PIN: if(npins < CLI_MAX_PINS + 1) pin_args[npins++] = optarg; break;
 		case O_STATE: d.statedir = optarg; break;
 		case O_TARGET: d.target = optarg; break;
 		case O_EXEC: d.exec = optarg; break;
@@ -609,6 +768,7 @@ int device_main(int argc, char *argv[])
 		case O_WINDOW:
 			if(cli_parse_u64("window", optarg, FWG_MAX_CHUNKS, &window)) goto out;
 			if(window == 0){ cli_err("invalid window '%s' (1..%d)", optarg, FWG_MAX_CHUNKS); goto out; }
+			d.window_set = true;
 			break;
 		case O_SKEW: if(cli_parse_u64("skew", optarg, 86400 * 365, &skew)) goto out; break;
 		case O_BACKOFF:
@@ -628,6 +788,14 @@ int device_main(int argc, char *argv[])
 		cli_usage(usage);
 		goto out;
 	}
+	/* Without TLS the agent needs libcrypto for SHA-256 and P-256 only:
+	 * neither the OpenSSL configuration file nor the error strings (nothing
+	 * prints them) are loaded, which keeps them off the heap. With TLS,
+	 * libmosquitto sets OpenSSL up as usual (configuration, messages). */
+	if(!d.mq.cafile && !d.mq.capath && !d.mq.cert && !d.mq.key)
+		OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+	for(size_t i = 0; i < npins; i++)
+		if(cli_pins_add(&d.pins, pin_args[i])) goto out;
 	if(!d.vendor || !d.model || !d.device || !d.statedir || d.pins.n == 0 || (!d.target && !d.exec)){
 		cli_err("--vendor, --model, --device, --pin, --state-dir and --target or --exec are required");
 		cli_usage(usage);
@@ -668,6 +836,9 @@ int device_main(int argc, char *argv[])
 	mosquitto_disconnect_v5_callback_set(d.mosq, on_disconnect);
 	mosquitto_publish_v5_callback_set(d.mosq, on_publish);
 	mosquitto_message_v5_callback_set(d.mosq, on_message);
+	/* PUBACKs and SUBSCRIBEs are small: do not let Nagle hold them until the
+	 * broker's delayed ACK (the broker waits for the PUBACKs to send more) */
+	mosquitto_int_option(d.mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	fprintf(stderr, "fwguard device: %s/%s/%s, installed sequence %" PRIu64 ", broker %s:%d\n",
 			d.vendor, d.model, d.device, d.installed, d.mq.host, d.mq.port < 0 ? 1883 : d.mq.port);
 
@@ -712,6 +883,7 @@ int device_main(int argc, char *argv[])
 		}
 		int r = mosquitto_loop(d.mosq, 500, 1);
 		if(d.connected) backoff = 0.5;
+		check_stall(&d);
 		if(r != MOSQ_ERR_SUCCESS){
 			d.connected = false;
 			if(g_stop) break;

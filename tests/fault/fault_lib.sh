@@ -10,6 +10,7 @@ FWG_FAULT_SHIM=${FWG_FAULT_SHIM:-}
 # contain MATCH while $T/fault.on exists
 fault_init() {
 	[ -f "$FWG_FAULT_SHIM" ] || { echo "no fault shim ($FWG_FAULT_SHIM)" >&2; exit 99; }
+	# shellcheck disable=SC2034  # read by lib.sh broker_cmd
 	FWG_PRELOAD_EXTRA=$FWG_FAULT_SHIM
 	export FWG_FAULT_MATCH=$1 FWG_FAULT_TRIGGER=$T/fault.on FWG_FAULT_LOG=$T/fault.log
 }

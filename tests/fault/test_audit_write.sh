@@ -43,6 +43,7 @@ c_open_accepted() {
 	stop_broker TERM
 	write_conf "plugin_opt_other_topics allow" "plugin_opt_audit_failure open"
 	start_broker || fail "broker did not start: $(tail -5 "$LOG")" || return 1
+	# shellcheck disable=SC2154  # set by start_capture
 	stop_pid "$CAP_PID_all"
 	start_capture all2 acme/thermo-x1/dev1 "$MT" "sync/all2"
 	wait_for_payload all2 "$MT" "$CUR_MANIFEST" 10 || return 1
