@@ -21,6 +21,9 @@
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
+#include "fwguard/keys.h"
+#include "fwguard/manifest.h"
+#include "fwguard/state.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -92,6 +95,11 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* The payload delivered: the accepted manifest, or a chunk of its length
+ * (the READ check lets only what fwguard accepted through). */
+static const void *g_payload;
+static uint32_t g_payloadlen;
+
 static int acl(struct mosquitto *c, const char *topic, int access)
 {
 	struct mosquitto_evt_acl_check ed;
@@ -99,16 +107,21 @@ static int acl(struct mosquitto *c, const char *topic, int access)
 	ed.client = c;
 	ed.topic = topic;
 	ed.access = access;
+	ed.payload = g_payload;
+	ed.payloadlen = g_payloadlen;
 	ed.qos = 1;
 	return g_cb[MOSQ_EVT_ACL_CHECK](MOSQ_EVT_ACL_CHECK, &ed, g_ud[MOSQ_EVT_ACL_CHECK]);
 }
 
 static const char *g_only;
 
-static void run(const char *label, struct mosquitto *c, const char *topic, int expect, long iters)
+static void run(const char *label, struct mosquitto *c, const char *topic, int expect, long iters,
+		const void *payload, uint32_t payloadlen)
 {
 	double best = 1e30;
 	if(g_only && strcmp(g_only, label)) return;
+	g_payload = payload;
+	g_payloadlen = payloadlen;
 	int rc = acl(c, topic, MOSQ_ACL_READ);
 	if(rc != expect){
 		fprintf(stderr, "bench_acl: %s: READ check returned %d, expected %d\n", label, rc, expect);
@@ -139,6 +152,41 @@ int main(int argc, char **argv)
 	snprintf(audit, sizeof(audit), "%s/bench_acl.audit", argv[2]);
 	remove(state);
 	remove(audit);
+	/* an accepted manifest in the state: acme/thermo-x1 sequence 7, 256
+	 * chunks of 64 KiB (the plugin does not re-check its signature at load) */
+	struct fwg_manifest m;
+	memset(&m, 0, sizeof(m));
+	m.format = 1;
+	strcpy(m.vendor, "acme");
+	strcpy(m.model, "thermo-x1");
+	strcpy(m.version, "7.0.0");
+	m.sequence = 7;
+	m.chunk_size = 65536;
+	m.size = 256ULL * 65536;
+	m.nchunks = 256;
+	m.issued = (uint64_t)time(NULL);
+	m.expires = m.issued + 86400;
+	EVP_PKEY *sk = fwg_key_generate();
+	char err[256];
+	struct fwg_state *st = NULL;
+	if(!sk || fwg_key_id(sk, m.key_id) || fwg_manifest_sign(&m, sk) || fwg_state_load(state, &st, err, sizeof(err))){
+		fprintf(stderr, "bench_acl: cannot make the state\n");
+		return 2;
+	}
+	char *raw = fwg_manifest_to_json(&m);
+	struct fwg_model_state ms;
+	memset(&ms, 0, sizeof(ms));
+	strcpy(ms.vendor, "acme");
+	strcpy(ms.model, "thermo-x1");
+	ms.sequence = 7;
+	ms.raw = (uint8_t *)raw;
+	ms.raw_len = strlen(raw);
+	ms.m = m;
+	if(fwg_state_save(st, &ms)){
+		fprintf(stderr, "bench_acl: cannot write %s\n", state);
+		return 2;
+	}
+	static uint8_t chunk[65536];
 	struct mosquitto_opt opts[] = {
 		{ "trust_store", trust }, { "broker_key", key }, { "state_file", state }, { "audit_log", audit },
 		{ "other_topics", "allow" },
@@ -167,11 +215,17 @@ int main(int argc, char **argv)
 	struct mosquitto other = { "fwgdev/acme/thermo-x2/dev1", "acme/thermo-x2/dev1", 5 };
 	struct mosquitto vendor = { "acme-deploy-1", "acme-deploy", 5 };
 	struct mosquitto plain = { "sensor-1", "bench-user", 5 };
-	run("chunk_to_device", &dev, "fw/acme/thermo-x1/chunk/7/123", MOSQ_ERR_SUCCESS, iters);
-	run("manifest_to_device", &dev, "fw/acme/thermo-x1/manifest", MOSQ_ERR_SUCCESS, iters);
-	run("chunk_to_other_model_denied", &other, "fw/acme/thermo-x1/chunk/7/123", MOSQ_ERR_ACL_DENIED, iters);
-	run("chunk_to_vendor", &vendor, "fw/acme/thermo-x1/chunk/7/123", MOSQ_ERR_SUCCESS, iters);
-	run("ordinary_topic", &plain, "sensors/room1/temperature", MOSQ_ERR_SUCCESS, iters);
+	uint32_t rl = (uint32_t)strlen(raw);
+	run("chunk_to_device", &dev, "fw/acme/thermo-x1/chunk/7/123", MOSQ_ERR_SUCCESS, iters, chunk, sizeof(chunk));
+	run("manifest_to_device", &dev, "fw/acme/thermo-x1/manifest", MOSQ_ERR_SUCCESS, iters, raw, rl);
+	run("chunk_to_other_model_denied", &other, "fw/acme/thermo-x1/chunk/7/123", MOSQ_ERR_ACL_DENIED, iters,
+			chunk, sizeof(chunk));
+	run("chunk_to_vendor", &vendor, "fw/acme/thermo-x1/chunk/7/123", MOSQ_ERR_SUCCESS, iters, chunk, sizeof(chunk));
+	run("ordinary_topic", &plain, "sensors/room1/temperature", MOSQ_ERR_SUCCESS, iters, chunk, 1024);
+	free(raw);
+	fwg_manifest_free(&ms.m);
+	fwg_state_free(st);
+	EVP_PKEY_free(sk);
 	cleanup(ud, opts, (int)(sizeof(opts) / sizeof(opts[0])));
 	dlclose(h);
 	remove(state);
