@@ -230,6 +230,7 @@ static int fwg_acl__write_manifest(struct fwg_plugin *p, const struct mosquitto_
 		return r == FWG_R_OK ? MOSQ_ERR_SUCCESS : fwg_acl__deny(p, ed->client, t, ed->topic, r);
 	}
 	fwg_acl__pend(p, republish ? FWG_PEND_REPUBLISH : FWG_PEND_MANIFEST, ed, v, t);
+	if(republish) fwg_manifest_free(&m);
 	if(!republish){
 		p->pending.raw = malloc(ed->payloadlen ? ed->payloadlen : 1);
 		if(!p->pending.raw){
