@@ -29,16 +29,10 @@ enum fwg_reason cli_check_manifest(const uint8_t *raw, size_t len, const char *v
 		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
 		char *detail, size_t dlen);
 
-/* SHA-256 whose update can feed the same bytes to two contexts in one pass:
- * with the x86 SHA extensions both states run over a single message
- * schedule (the rounds of the two interleave), otherwise OpenSSL, one pass
- * per context. Nothing on the heap with the SHA extensions. */
+/* A running SHA-256 (OpenSSL EVP); update2 feeds the same bytes to two
+ * digests (a chunk's and the whole image's) from one read of the data. */
 struct cli_sha256 {
-	uint32_t h[8];
-	uint64_t total;        /* bytes so far */
-	uint8_t buf[64];
-	unsigned nbuf;
-	EVP_MD_CTX *evp;       /* without the SHA extensions */
+	EVP_MD_CTX *evp;
 };
 /* (Re)start; 0, or -1 (out of memory). Release with cli_sha256_free. */
 int cli_sha256_init(struct cli_sha256 *c);

@@ -64,6 +64,9 @@ static const char usage[] = "[MQTT options] --vendor V --model M --device D --pi
 #define STALL_SECS 10.0
 #define DEFAULT_WINDOW 32
 #define TOPIC_MAX 320
+/* Start the writeback of the staging file every WRITEBACK_BYTES written, so
+ * that the fsync before install does not have the whole image to write. */
+#define WRITEBACK_BYTES (4u << 20)
 
 struct dev {
 	struct cli_mqtt mq;
@@ -80,7 +83,7 @@ struct dev {
 	/* the download in progress */
 	bool active;
 	struct fwg_manifest m;
-	uint8_t *raw; size_t rawlen;
+	uint8_t raw_sha[FWG_SHA256_LEN];   /* SHA-256 of the manifest's bytes (not kept) */
 	int bin_fd, bitmap_fd;
 	uint8_t have[BITMAP_BYTES], subscribed[BITMAP_BYTES], retries[FWG_MAX_CHUNKS];
 	uint32_t nhave, outstanding, fetched, present_at_start;
@@ -91,6 +94,7 @@ struct dev {
 	/* the image digest so far: chunks [0, hashed) are in `whole` */
 	struct cli_sha256 whole, chunk;
 	uint32_t hashed;
+	uint64_t unsynced;     /* bytes written since the last writeback start */
 	/* the last manifest refused (not retried until another one comes) */
 	bool has_refused; uint8_t refused_sha[FWG_SHA256_LEN];
 	/* status */
@@ -178,8 +182,6 @@ static void close_download(struct dev *d, bool remove_files)
 	if(d->bitmap_fd >= 0) close(d->bitmap_fd);
 	d->bin_fd = d->bitmap_fd = -1;
 	if(d->active) fwg_manifest_free(&d->m);
-	free(d->raw);
-	d->raw = NULL;
 	d->active = false;
 	if(remove_files){
 		unlink(d->p_manifest);
@@ -188,10 +190,11 @@ static void close_download(struct dev *d, bool remove_files)
 	}
 }
 
-static void refuse(struct dev *d, const uint8_t *raw, size_t len, uint64_t seq, const char *version,
+/* sha: the SHA-256 of the manifest's bytes */
+static void refuse(struct dev *d, const uint8_t sha[FWG_SHA256_LEN], uint64_t seq, const char *version,
 		enum fwg_reason r, const char *detail)
 {
-	fwg_sha256(raw, len, d->refused_sha);
+	memcpy(d->refused_sha, sha, FWG_SHA256_LEN);
 	d->has_refused = true;
 	fprintf(stderr, "fwguard device: refused sequence %" PRIu64 ": %s%s%s\n", seq, fwg_reason_str(r),
 			detail && *detail ? ": " : "", detail ? detail : "");
@@ -387,12 +390,10 @@ static void finish(struct dev *d)
 	if(r != FWG_R_OK){
 		char detail[64] = "";
 		if(r == FWG_R_CHUNK_DIGEST) snprintf(detail, sizeof(detail), "chunk %" PRIu64, bad);
-		uint8_t *raw = d->raw;
-		size_t len = d->rawlen;
-		d->raw = NULL;
+		uint8_t sha[FWG_SHA256_LEN];
+		memcpy(sha, d->raw_sha, sizeof(sha));
 		close_download(d, true);     /* the next attempt starts from scratch */
-		refuse(d, raw, len, seq, version, r, detail);
-		free(raw);
+		refuse(d, sha, seq, version, r, detail);
 		return;
 	}
 	const char *image = d->p_bin;
@@ -419,13 +420,9 @@ static void finish(struct dev *d)
 	}
 	uint32_t fetched = d->fetched, total = d->m.nchunks, present = d->present_at_start;
 	if(!ok){
-		uint8_t *raw = d->raw;
-		size_t len = d->rawlen;
-		d->raw = NULL;
+		memcpy(d->refused_sha, d->raw_sha, FWG_SHA256_LEN);
 		close_download(d, true);
-		fwg_sha256(raw, len, d->refused_sha);
 		d->has_refused = true;
-		free(raw);
 		report(d, FWG_ST_FAILED, seq, version, -1, "install_failed");
 		if(d->once) d->result = 1;
 		return;
@@ -486,12 +483,10 @@ static void on_chunk(struct dev *d, const struct fwg_topic *t, const uint8_t *pa
 		uint64_t seq = d->m.sequence;
 		char version[FWG_ID_MAX + 1];
 		snprintf(version, sizeof(version), "%s", d->m.version);
-		uint8_t *raw = d->raw;
-		size_t rlen = d->rawlen;
-		d->raw = NULL;
+		uint8_t sha[FWG_SHA256_LEN];
+		memcpy(sha, d->raw_sha, sizeof(sha));
 		close_download(d, false);   /* keep the good chunks for a later attempt */
-		refuse(d, raw, rlen, seq, version, r, detail);
-		free(raw);
+		refuse(d, sha, seq, version, r, detail);
 		return;
 	}
 	size_t done = 0;
@@ -517,6 +512,13 @@ static void on_chunk(struct dev *d, const struct fwg_topic *t, const uint8_t *pa
 			nanosleep(&ts, NULL);
 		}
 	}
+#ifdef SYNC_FILE_RANGE_WRITE
+	d->unsynced += len;
+	if(d->unsynced >= WRITEBACK_BYTES){
+		d->unsynced = 0;
+		(void)sync_file_range(d->bin_fd, 0, 0, SYNC_FILE_RANGE_WRITE);   /* a hint: fsync() decides */
+	}
+#endif
 	bit_set(d->have, i);
 	if(pwrite(d->bitmap_fd, &d->have[i >> 3], 1, (off_t)(i >> 3)) != 1)
 		cli_err("cannot write '%s': %s", d->p_bitmap, strerror(errno));
@@ -538,13 +540,11 @@ static void on_chunk(struct dev *d, const struct fwg_topic *t, const uint8_t *pa
 }
 
 /* A verified manifest: start (or resume) its download. */
-static void start_download(struct dev *d, const uint8_t *raw, size_t len, struct fwg_manifest *m)
+static void start_download(struct dev *d, const uint8_t *raw, size_t len, const uint8_t sha[FWG_SHA256_LEN],
+		struct fwg_manifest *m)
 {
 	close_download(d, false);
-	d->raw = malloc(len);
-	if(d->raw == NULL) return;
-	memcpy(d->raw, raw, len);
-	d->rawlen = len;
+	memcpy(d->raw_sha, sha, FWG_SHA256_LEN);
 	d->m = *m;              /* takes ownership of m->chunk_sha */
 	d->active = true;
 	memset(d->have, 0, sizeof(d->have));
@@ -554,6 +554,7 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, struct
 	d->last_pct = -1;
 	d->sub_all = d->no_sub_all = false;
 	d->hashed = 0;
+	d->unsynced = 0;
 	d->last_progress = cli_mono();
 	if(cli_sha256_init(&d->whole) != 0) d->hashed = HASHED_NONE;
 
@@ -631,12 +632,12 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, struct
 static void on_manifest(struct dev *d, const uint8_t *raw, size_t len)
 {
 	if(len == 0) return;
-	if(d->active && len == d->rawlen && memcmp(raw, d->raw, len) == 0){
-		subscribe_more(d);    /* after a reconnect: carry on */
-		return;
-	}
 	uint8_t sha[FWG_SHA256_LEN];
 	fwg_sha256(raw, len, sha);
+	if(d->active && fwg_ct_equal(sha, d->raw_sha, FWG_SHA256_LEN)){
+		subscribe_more(d);    /* the same manifest (after a reconnect): carry on */
+		return;
+	}
 	if(d->has_refused && fwg_ct_equal(sha, d->refused_sha, FWG_SHA256_LEN)) return;
 	struct fwg_manifest m;
 	bool parsed = false;
@@ -659,10 +660,10 @@ static void on_manifest(struct dev *d, const uint8_t *raw, size_t len)
 		char version[FWG_ID_MAX + 1] = "";
 		if(parsed) snprintf(version, sizeof(version), "%s", m.version);
 		if(parsed) fwg_manifest_free(&m);
-		refuse(d, raw, len, seq, parsed ? version : NULL, r, detail);
+		refuse(d, sha, seq, parsed ? version : NULL, r, detail);
 		return;
 	}
-	start_download(d, raw, len, &m);
+	start_download(d, raw, len, sha, &m);
 }
 
 /* ---------------------------------------------------------- callbacks */
@@ -793,7 +794,8 @@ int device_main(int argc, char *argv[])
 	 * prints them) are loaded, which keeps them off the heap. With TLS,
 	 * libmosquitto sets OpenSSL up as usual (configuration, messages). */
 	if(!d.mq.cafile && !d.mq.capath && !d.mq.cert && !d.mq.key)
-		OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+		OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+				OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS, NULL);
 	for(size_t i = 0; i < npins; i++)
 		if(cli_pins_add(&d.pins, pin_args[i])) goto out;
 	if(!d.vendor || !d.model || !d.device || !d.statedir || d.pins.n == 0 || (!d.target && !d.exec)){
