@@ -1,63 +1,17 @@
 /* Unit tests: hex, base64, UTF-8, strict integers, SHA-256.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <check.h>
+#include "vectors.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fwguard/codec.h"
 
-#ifndef FWG_VECTORS_DIR
-#error "FWG_VECTORS_DIR must be defined"
-#endif
 
 /* ---- vector helpers ---- */
 
-static uint8_t *slurp(const char *name, size_t *len)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", FWG_VECTORS_DIR, name);
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	uint8_t *buf = NULL;
-	size_t n = 0, cap = 0;
-	for(;;){
-		if(n == cap){
-			cap = cap ? cap * 2 : 4096;
-			buf = realloc(buf, cap + 1);
-			ck_assert_ptr_nonnull(buf);
-		}
-		size_t r = fread(buf + n, 1, cap - n, f);
-		if(r == 0) break;
-		n += r;
-	}
-	fclose(f);
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
 
-/* Value of key in expected.txt, into out. */
-static void expected(const char *key, char *out, size_t cap)
-{
-	size_t len;
-	char *txt = (char *)slurp("expected.txt", &len);
-	size_t klen = strlen(key);
-	char *line = txt;
-	bool found = false;
-	while(line && *line){
-		char *nl = strchr(line, '\n');
-		if(nl) *nl = 0;
-		if(strncmp(line, key, klen) == 0 && line[klen] == '='){
-			snprintf(out, cap, "%s", line + klen + 1);
-			found = true;
-			break;
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	free(txt);
-	ck_assert_msg(found, "no %s in expected.txt", key);
-}
 
 /* ---- hex ---- */
 
@@ -192,7 +146,7 @@ END_TEST
 START_TEST(b64_vector_key)
 {
 	size_t len;
-	char *b64 = (char *)slurp("vendor-sign.pub.b64", &len);
+	char *b64 = (char *)vec_slurp("vendor-sign.pub.b64", &len);
 	while(len > 0 && (b64[len - 1] == '\n' || b64[len - 1] == '\r')) len--;
 	uint8_t der[256];
 	size_t dlen = 0;
@@ -336,16 +290,16 @@ static const struct { const char *file, *key; } digest_vectors[] = {
 START_TEST(sha256_vectors)
 {
 	size_t len;
-	uint8_t *data = slurp(digest_vectors[_i].file, &len);
+	uint8_t *data = vec_slurp(digest_vectors[_i].file, &len);
 	uint8_t md[FWG_SHA256_LEN];
 	char hex[FWG_SHA256_HEX_LEN + 1], want[128];
 	fwg_sha256(data, len, md);
 	fwg_hex_encode(md, sizeof(md), hex);
-	expected(digest_vectors[_i].key, want, sizeof(want));
+	vec_expected(digest_vectors[_i].key, want, sizeof(want));
 	ck_assert_str_eq(hex, want);
 	if(_i == 0){
 		char sz[32];
-		expected("image_size", sz, sizeof(sz));
+		vec_expected("image_size", sz, sizeof(sz));
 		ck_assert_uint_eq(len, strtoul(sz, NULL, 10));
 	}
 	free(data);

@@ -1,6 +1,7 @@
 /* Unit tests: key loading, key ids, ECDH and the HKDF tag key (§1, §2).
  * SPDX-License-Identifier: Apache-2.0 */
 #include <check.h>
+#include "vectors.h"
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,76 +15,19 @@
 #include "fwguard/keys.h"
 #include "fwguard/codec.h"
 
-#ifndef FWG_VECTORS_DIR
-#error "FWG_VECTORS_DIR must be defined"
-#endif
 
 /* ---- vector helpers ---- */
 
-static void vpath(const char *name, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s/%s", FWG_VECTORS_DIR, name);
-}
 
-static char *slurp(const char *name, size_t *len)
-{
-	char path[1024];
-	vpath(name, path, sizeof(path));
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	for(;;){
-		if(n == cap){
-			cap = cap ? cap * 2 : 4096;
-			buf = realloc(buf, cap + 1);
-			ck_assert_ptr_nonnull(buf);
-		}
-		size_t r = fread(buf + n, 1, cap - n, f);
-		if(r == 0) break;
-		n += r;
-	}
-	fclose(f);
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
 
-/* One-line text file without its line end. */
-static char *slurp_line(const char *name, size_t *len)
-{
-	char *s = slurp(name, len);
-	while(*len > 0 && (s[*len - 1] == '\n' || s[*len - 1] == '\r')) s[--*len] = 0;
-	return s;
-}
 
-static void expected(const char *key, char *out, size_t cap)
-{
-	size_t len;
-	char *txt = slurp("expected.txt", &len);
-	size_t klen = strlen(key);
-	char *line = txt;
-	bool found = false;
-	while(line && *line){
-		char *nl = strchr(line, '\n');
-		if(nl) *nl = 0;
-		if(strncmp(line, key, klen) == 0 && line[klen] == '='){
-			snprintf(out, cap, "%s", line + klen + 1);
-			found = true;
-			break;
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	free(txt);
-	ck_assert_msg(found, "no %s in expected.txt", key);
-}
 
 /* The vectors come out of git as 0644, which the loader refuses (as ssh
  * does); load a 0600 copy (mkstemp creates files 0600). */
 static void private_copy(const char *name, char *out, size_t cap, mode_t mode)
 {
 	size_t len;
-	char *pem = slurp(name, &len);
+	char *pem = vec_slurp(name, &len);
 	const char *dir = getenv("TMPDIR");
 	snprintf(out, cap, "%s/fwg-test-key-XXXXXX", dir ? dir : "/tmp");
 	int fd = mkstemp(out);
@@ -129,7 +73,7 @@ END_TEST
 static EVP_PKEY *load_pub(const char *name)
 {
 	size_t len;
-	char *b64 = slurp_line(name, &len);
+	char *b64 = vec_slurp_line(name, &len);
 	EVP_PKEY *k = NULL;
 	ck_assert_int_eq(fwg_key_parse_public_b64(b64, len, &k), 0);
 	ck_assert_ptr_nonnull(k);
@@ -189,7 +133,7 @@ static void assert_load_fails(const char *path)
 START_TEST(key_id_private)
 {
 	char want[64], kid[FWG_KEY_ID_LEN + 1];
-	expected("vendor_sign_key_id", want, sizeof(want));
+	vec_expected("vendor_sign_key_id", want, sizeof(want));
 	EVP_PKEY *k = load_priv("vendor-sign.pem");
 	ck_assert_int_eq(fwg_key_id(k, kid), 0);
 	ck_assert_str_eq(kid, want);
@@ -200,13 +144,13 @@ END_TEST
 START_TEST(key_id_public)
 {
 	char want[64], kid[FWG_KEY_ID_LEN + 1];
-	expected("vendor_sign_key_id", want, sizeof(want));
+	vec_expected("vendor_sign_key_id", want, sizeof(want));
 	EVP_PKEY *k = load_pub("vendor-sign.pub.b64");
 	ck_assert_int_eq(fwg_key_id(k, kid), 0);
 	ck_assert_str_eq(kid, want);
 	/* and straight from the DER */
 	size_t len, dlen;
-	char *b64 = slurp_line("vendor-sign.pub.b64", &len);
+	char *b64 = vec_slurp_line("vendor-sign.pub.b64", &len);
 	uint8_t der[256];
 	ck_assert_int_eq(fwg_b64_decode(b64, len, der, sizeof(der), &dlen), 0);
 	memset(kid, 'x', sizeof(kid));
@@ -227,7 +171,7 @@ START_TEST(public_b64_matches_vector)
 {
 	EVP_PKEY *k = load_priv(pub_pairs[_i][0]);
 	size_t len;
-	char *want = slurp_line(pub_pairs[_i][1], &len);
+	char *want = vec_slurp_line(pub_pairs[_i][1], &len);
 	char *got = fwg_key_public_b64(k);
 	ck_assert_ptr_nonnull(got);
 	ck_assert_str_eq(got, want);
@@ -248,7 +192,7 @@ START_TEST(ecdh_vendor_side)
 {
 	char want[128], hex[65];
 	uint8_t z[32];
-	expected("ecdh_shared_secret_Z", want, sizeof(want));
+	vec_expected("ecdh_shared_secret_Z", want, sizeof(want));
 	EVP_PKEY *priv = load_priv("vendor-ecdh.pem");
 	EVP_PKEY *peer = load_pub("broker-ecdh.pub.b64");
 	ck_assert_int_eq(fwg_key_ecdh(priv, peer, z), 0);
@@ -263,7 +207,7 @@ START_TEST(ecdh_broker_side)
 {
 	char want[128], hex[65];
 	uint8_t z[32];
-	expected("ecdh_shared_secret_Z", want, sizeof(want));
+	vec_expected("ecdh_shared_secret_Z", want, sizeof(want));
 	EVP_PKEY *priv = load_priv("broker-ecdh.pem");
 	EVP_PKEY *peer = load_pub("vendor-ecdh.pub.b64");
 	ck_assert_int_eq(fwg_key_ecdh(priv, peer, z), 0);
@@ -278,8 +222,8 @@ START_TEST(tag_key_both_sides)
 {
 	char want[128], vendor[64], hex[65];
 	uint8_t k1[32], k2[32], k3[32];
-	expected("tag_key_K", want, sizeof(want));
-	expected("vendor_id", vendor, sizeof(vendor));
+	vec_expected("tag_key_K", want, sizeof(want));
+	vec_expected("vendor_id", vendor, sizeof(vendor));
 	EVP_PKEY *vpriv = load_priv("vendor-ecdh.pem");
 	EVP_PKEY *vpub = load_pub("vendor-ecdh.pub.b64");
 	EVP_PKEY *bpriv = load_priv("broker-ecdh.pem");
@@ -393,7 +337,7 @@ END_TEST
 START_TEST(load_public_pem_as_private)
 {
 	char path[1024];
-	vpath("vendor-sign.pub.pem", path, sizeof(path));
+	vec_path("vendor-sign.pub.pem", path, sizeof(path));
 	assert_load_fails(path);
 }
 END_TEST
@@ -470,7 +414,7 @@ static void assert_pub_der_fails(const uint8_t *der, size_t len)
 START_TEST(pub_rejects_bad_base64)
 {
 	size_t len;
-	char *b64 = slurp_line("vendor-sign.pub.b64", &len);
+	char *b64 = vec_slurp_line("vendor-sign.pub.b64", &len);
 	assert_pub_fails(b64, len - 1);           /* length not a multiple of 4 */
 	assert_pub_fails(b64, len - 4);           /* truncated DER */
 	char *ws = malloc(len + 2);
@@ -490,7 +434,7 @@ END_TEST
 START_TEST(pub_rejects_trailing_bytes)
 {
 	size_t len, dlen;
-	char *b64 = slurp_line("vendor-sign.pub.b64", &len);
+	char *b64 = vec_slurp_line("vendor-sign.pub.b64", &len);
 	uint8_t der[256];
 	ck_assert_int_eq(fwg_b64_decode(b64, len, der, sizeof(der), &dlen), 0);
 	der[dlen] = 0x00;
@@ -544,7 +488,7 @@ END_TEST
 START_TEST(pub_rejects_corrupt_point)
 {
 	size_t len, dlen;
-	char *b64 = slurp_line("vendor-sign.pub.b64", &len);
+	char *b64 = vec_slurp_line("vendor-sign.pub.b64", &len);
 	uint8_t der[256];
 	ck_assert_int_eq(fwg_b64_decode(b64, len, der, sizeof(der), &dlen), 0);
 	der[dlen - 1] ^= 0x01; /* y no longer on the curve */

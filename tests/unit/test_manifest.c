@@ -1,6 +1,7 @@
 /* Unit tests: manifest parser, signing base, signature (§5).
  * SPDX-License-Identifier: Apache-2.0 */
 #include <check.h>
+#include "vectors.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,71 +13,19 @@
 #include "fwguard/keys.h"
 #include "../../lib/json_lex.h"
 
-#ifndef FWG_VECTORS_DIR
-#error "FWG_VECTORS_DIR must be defined"
-#endif
 
 #define VENDOR "acme"
 #define MODEL "thermo-x1"
 
 /* ---- vector helpers ---- */
 
-static char *slurp(const char *name, size_t *len)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", FWG_VECTORS_DIR, name);
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	for(;;){
-		if(n == cap){
-			cap = cap ? cap * 2 : 4096;
-			buf = realloc(buf, cap + 1);
-			ck_assert_ptr_nonnull(buf);
-		}
-		size_t r = fread(buf + n, 1, cap - n, f);
-		if(r == 0) break;
-		n += r;
-	}
-	fclose(f);
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
 
-static char *slurp_line(const char *name, size_t *len)
-{
-	char *s = slurp(name, len);
-	while(*len > 0 && (s[*len - 1] == '\n' || s[*len - 1] == '\r')) s[--*len] = 0;
-	return s;
-}
 
-static void expected(const char *key, char *out, size_t cap)
-{
-	size_t len;
-	char *txt = slurp("expected.txt", &len);
-	size_t klen = strlen(key);
-	char *line = txt;
-	bool found = false;
-	while(line && *line){
-		char *nl = strchr(line, '\n');
-		if(nl) *nl = 0;
-		if(strncmp(line, key, klen) == 0 && line[klen] == '='){
-			snprintf(out, cap, "%s", line + klen + 1);
-			found = true;
-			break;
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	free(txt);
-	ck_assert_msg(found, "no %s in expected.txt", key);
-}
 
 static EVP_PKEY *vendor_pub(void)
 {
 	size_t len;
-	char *b64 = slurp_line("vendor-sign.pub.b64", &len);
+	char *b64 = vec_slurp_line("vendor-sign.pub.b64", &len);
 	EVP_PKEY *k = NULL;
 	ck_assert_int_eq(fwg_key_parse_public_b64(b64, len, &k), 0);
 	free(b64);
@@ -86,7 +35,7 @@ static EVP_PKEY *vendor_pub(void)
 static EVP_PKEY *other_pub(void)
 {
 	size_t len;
-	char *b64 = slurp_line("broker-ecdh.pub.b64", &len);
+	char *b64 = vec_slurp_line("broker-ecdh.pub.b64", &len);
 	EVP_PKEY *k = NULL;
 	ck_assert_int_eq(fwg_key_parse_public_b64(b64, len, &k), 0);
 	free(b64);
@@ -105,7 +54,7 @@ static enum fwg_reason parse_buf(const char *buf, size_t len, const char *ev, co
 static char *edited(const char *from, const char *to, size_t *outlen)
 {
 	size_t len;
-	char *text = slurp("manifest.json", &len);
+	char *text = vec_slurp("manifest.json", &len);
 	char *at = strstr(text, from);
 	ck_assert_msg(at != NULL, "'%s' not in manifest.json", from);
 	size_t flen = strlen(from), tlen = strlen(to);
@@ -134,7 +83,7 @@ static enum fwg_reason parse_edit(const char *from, const char *to)
 static char *without_member(const char *name, size_t *outlen)
 {
 	size_t len;
-	char *text = slurp("manifest.json", &len);
+	char *text = vec_slurp("manifest.json", &len);
 	char key[64];
 	snprintf(key, sizeof(key), "\"%s\":", name);
 	char *start = strstr(text, key);
@@ -155,7 +104,7 @@ static char *without_member(const char *name, size_t *outlen)
 static void assert_hex(const uint8_t *b, size_t n, const char *key)
 {
 	char want[200], hex[200];
-	expected(key, want, sizeof(want));
+	vec_expected(key, want, sizeof(want));
 	fwg_hex_encode(b, n, hex);
 	ck_assert_str_eq(hex, want);
 }
@@ -163,7 +112,7 @@ static void assert_hex(const uint8_t *b, size_t n, const char *key)
 START_TEST(parse_vector)
 {
 	size_t len;
-	char *text = slurp("manifest.json", &len);
+	char *text = vec_slurp("manifest.json", &len);
 	struct fwg_manifest m;
 	ck_assert_int_eq(fwg_manifest_parse((uint8_t *)text, len, VENDOR, MODEL, &m), FWG_R_OK);
 	ck_assert_uint_eq(m.format, 1);
@@ -177,7 +126,7 @@ START_TEST(parse_vector)
 	ck_assert_uint_eq(m.issued, 1764115200ULL);
 	ck_assert_uint_eq(m.expires, 4102444800ULL);
 	char kid[32];
-	expected("vendor_sign_key_id", kid, sizeof(kid));
+	vec_expected("vendor_sign_key_id", kid, sizeof(kid));
 	ck_assert_str_eq(m.key_id, kid);
 	ck_assert_uint_eq(m.nchunks, 3);
 	ck_assert(m.has_chunk_sha);
@@ -203,8 +152,8 @@ static const struct { const char *manifest, *base; } base_vectors[] = {
 START_TEST(signing_base_vector)
 {
 	size_t len, blen, glen = 0;
-	char *text = slurp(base_vectors[_i].manifest, &len);
-	char *want = slurp(base_vectors[_i].base, &blen);
+	char *text = vec_slurp(base_vectors[_i].manifest, &len);
+	char *want = vec_slurp(base_vectors[_i].base, &blen);
 	struct fwg_manifest m;
 	ck_assert_int_eq(fwg_manifest_parse((uint8_t *)text, len, VENDOR, MODEL, &m), FWG_R_OK);
 	ck_assert(m.has_chunk_sha == (_i == 0));
@@ -223,7 +172,7 @@ END_TEST
 START_TEST(verify_vector)
 {
 	size_t len;
-	char *text = slurp(base_vectors[_i].manifest, &len);
+	char *text = vec_slurp(base_vectors[_i].manifest, &len);
 	struct fwg_manifest m;
 	ck_assert_int_eq(fwg_manifest_parse((uint8_t *)text, len, VENDOR, MODEL, &m), FWG_R_OK);
 	EVP_PKEY *pub = vendor_pub(), *other = other_pub();
@@ -256,7 +205,7 @@ END_TEST
 START_TEST(verify_tampered)
 {
 	size_t len;
-	char *text = slurp("manifest-tampered.json", &len);
+	char *text = vec_slurp("manifest-tampered.json", &len);
 	struct fwg_manifest m;
 	ck_assert_int_eq(fwg_manifest_parse((uint8_t *)text, len, VENDOR, MODEL, &m), FWG_R_OK);
 	ck_assert_str_eq(m.version, "1.4.3");
@@ -288,7 +237,7 @@ END_TEST
 START_TEST(to_json_reproduces_vector)
 {
 	size_t len;
-	char *text = slurp(base_vectors[_i].manifest, &len);
+	char *text = vec_slurp(base_vectors[_i].manifest, &len);
 	struct fwg_manifest m;
 	ck_assert_int_eq(fwg_manifest_parse((uint8_t *)text, len, VENDOR, MODEL, &m), FWG_R_OK);
 	char *json = fwg_manifest_to_json(&m);
@@ -303,7 +252,7 @@ END_TEST
 START_TEST(chunk_len)
 {
 	size_t len;
-	char *text = slurp("manifest.json", &len);
+	char *text = vec_slurp("manifest.json", &len);
 	struct fwg_manifest m;
 	ck_assert_int_eq(fwg_manifest_parse((uint8_t *)text, len, VENDOR, MODEL, &m), FWG_R_OK);
 	ck_assert_uint_eq(fwg_manifest_chunk_len(&m, 0), 1024);
@@ -325,7 +274,7 @@ END_TEST
 START_TEST(copy_is_deep)
 {
 	size_t len;
-	char *text = slurp("manifest.json", &len);
+	char *text = vec_slurp("manifest.json", &len);
 	struct fwg_manifest m, c;
 	ck_assert_int_eq(fwg_manifest_parse((uint8_t *)text, len, VENDOR, MODEL, &m), FWG_R_OK);
 	ck_assert_int_eq(fwg_manifest_copy(&c, &m), 0);
@@ -345,7 +294,7 @@ START_TEST(copy_is_deep)
 	fwg_manifest_free(&c);
 	free(text);
 	/* a manifest without a list */
-	text = slurp("manifest-nochunks.json", &len);
+	text = vec_slurp("manifest-nochunks.json", &len);
 	ck_assert_int_eq(fwg_manifest_parse((uint8_t *)text, len, VENDOR, MODEL, &m), FWG_R_OK);
 	ck_assert_int_eq(fwg_manifest_copy(&c, &m), 0);
 	ck_assert_ptr_null(c.chunk_sha);
@@ -682,7 +631,7 @@ END_TEST
 START_TEST(truncated_and_trailing)
 {
 	size_t len;
-	char *text = slurp("manifest.json", &len);
+	char *text = vec_slurp("manifest.json", &len);
 	/* every strict prefix is rejected */
 	for(size_t n = 0; n < len; n++){
 		enum fwg_reason r = parse_buf(text, n, VENDOR, MODEL);
@@ -709,7 +658,7 @@ END_TEST
 START_TEST(nul_byte)
 {
 	size_t len;
-	char *text = slurp("manifest.json", &len);
+	char *text = vec_slurp("manifest.json", &len);
 	char *buf = malloc(len + 2);
 	/* a NUL after the object */
 	memcpy(buf, text, len);
@@ -746,7 +695,7 @@ END_TEST
 START_TEST(size_limit)
 {
 	size_t len;
-	char *text = slurp("manifest.json", &len);
+	char *text = vec_slurp("manifest.json", &len);
 	size_t big = FWG_MANIFEST_MAX + 1; /* 81921 */
 	char *buf = malloc(big);
 	memcpy(buf, text, len);

@@ -1,6 +1,7 @@
 /* Unit tests: vendor authentication tag (§3).
  * SPDX-License-Identifier: Apache-2.0 */
 #include <check.h>
+#include "vectors.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,56 +13,10 @@
 #include "fwguard/tag.h"
 #include "fwguard/codec.h"
 
-#ifndef FWG_VECTORS_DIR
-#error "FWG_VECTORS_DIR must be defined"
-#endif
 
 /* ---- vector helpers ---- */
 
-static uint8_t *slurp(const char *name, size_t *len)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", FWG_VECTORS_DIR, name);
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	uint8_t *buf = NULL;
-	size_t n = 0, cap = 0;
-	for(;;){
-		if(n == cap){
-			cap = cap ? cap * 2 : 4096;
-			buf = realloc(buf, cap + 1);
-			ck_assert_ptr_nonnull(buf);
-		}
-		size_t r = fread(buf + n, 1, cap - n, f);
-		if(r == 0) break;
-		n += r;
-	}
-	fclose(f);
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
 
-static void expected(const char *key, char *out, size_t cap)
-{
-	size_t len;
-	char *txt = (char *)slurp("expected.txt", &len);
-	size_t klen = strlen(key);
-	char *line = txt;
-	bool found = false;
-	while(line && *line){
-		char *nl = strchr(line, '\n');
-		if(nl) *nl = 0;
-		if(strncmp(line, key, klen) == 0 && line[klen] == '='){
-			snprintf(out, cap, "%s", line + klen + 1);
-			found = true;
-			break;
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	free(txt);
-	ck_assert_msg(found, "no %s in expected.txt", key);
-}
 
 /* A message as the vectors describe it. */
 struct vec {
@@ -78,13 +33,13 @@ static void load_vec(int which, struct vec *v)
 	const char *payload = which == 0 ? "manifest.json" : "chunk-1.bin";
 	char key[64];
 	snprintf(key, sizeof(key), "%s_topic", p);
-	expected(key, v->topic, sizeof(v->topic));
+	vec_expected(key, v->topic, sizeof(v->topic));
 	snprintf(key, sizeof(key), "%s_tag_ts", p);
-	expected(key, v->ts, sizeof(v->ts));
+	vec_expected(key, v->ts, sizeof(v->ts));
 	snprintf(key, sizeof(key), "%s_tag", p);
-	expected(key, v->tag, sizeof(v->tag));
+	vec_expected(key, v->tag, sizeof(v->tag));
 	size_t len;
-	uint8_t *data = slurp(payload, &len);
+	uint8_t *data = vec_slurp(payload, &len);
 	fwg_sha256(data, len, v->sha);
 	free(data);
 	v->base_file = which == 0 ? "tag-base-manifest.txt" : "tag-base-chunk1.txt";
@@ -94,7 +49,7 @@ static struct fwg_tag_ctx *vector_ctx(void)
 {
 	char khex[80];
 	uint8_t k[32];
-	expected("tag_key_K", khex, sizeof(khex));
+	vec_expected("tag_key_K", khex, sizeof(khex));
 	ck_assert_int_eq(fwg_hex_decode(khex, strlen(khex), k, 32), 0);
 	struct fwg_tag_ctx *ctx = fwg_tag_ctx_new(k);
 	ck_assert_ptr_nonnull(ctx);
@@ -114,7 +69,7 @@ START_TEST(tag_base_matches_vector)
 	struct vec v;
 	load_vec(_i, &v);
 	size_t blen;
-	uint8_t *want = slurp(v.base_file, &blen);
+	uint8_t *want = vec_slurp(v.base_file, &blen);
 	char buf[512];
 	long n = fwg_tag_base(buf, sizeof(buf), v.topic, v.ts, v.sha);
 	ck_assert_int_eq(n, (long)blen);
@@ -177,10 +132,10 @@ START_TEST(tag_matches_oneshot_hmac)
 	char khex[80];
 	uint8_t k[32], mac[32], ref[32];
 	unsigned int rlen = 0;
-	expected("tag_key_K", khex, sizeof(khex));
+	vec_expected("tag_key_K", khex, sizeof(khex));
 	ck_assert_int_eq(fwg_hex_decode(khex, 64, k, 32), 0);
 	size_t blen;
-	uint8_t *base = slurp(v.base_file, &blen);
+	uint8_t *base = vec_slurp(v.base_file, &blen);
 	ck_assert_ptr_nonnull(HMAC(EVP_sha256(), k, 32, base, blen, ref, &rlen));
 	struct fwg_tag_ctx *ctx = fwg_tag_ctx_new(k);
 	ck_assert_int_eq(fwg_tag_compute(ctx, v.topic, v.ts, v.sha, mac), 0);
@@ -220,7 +175,7 @@ START_TEST(tag_wrong_key)
 	load_vec(_i, &v);
 	char khex[80];
 	uint8_t k[32];
-	expected("tag_key_K", khex, sizeof(khex));
+	vec_expected("tag_key_K", khex, sizeof(khex));
 	ck_assert_int_eq(fwg_hex_decode(khex, 64, k, 32), 0);
 	k[31] ^= 1;
 	struct fwg_tag_ctx *ctx = fwg_tag_ctx_new(k);
