@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include "fwguard/trust.h"
 #include "fwguard/keys.h"
+#include "fwguard/codec.h"
 #include "fwguard/map.h"
 #include "fwguard/topic.h"
 #include "json_lex.h"
@@ -95,7 +96,8 @@ static char **string_array(const cJSON *arr, size_t *n, bool ids, const char *wh
 	for(const cJSON *c = arr->child; c; c = c->next, i++){
 		const char *s = cJSON_GetStringValue(c);
 		size_t len = s ? strlen(s) : 0;
-		bool ok = s && len > 0 && len <= 256 && (!ids || fwg_id_valid(s, len));
+		bool ok = s && len > 0 && len <= 256 && fwg_utf8_valid((const uint8_t *)s, len)
+			&& (!ids || fwg_id_valid(s, len));
 		if(ok && !ids) ok = strchr(s, '/') == NULL && strchr(s, '+') == NULL && strchr(s, '#') == NULL;
 		if(!ok){
 			seterr(err, errlen, "%s: bad entry in \"%s\": \"%s\"", where, name, s ? s : "(not a string)");

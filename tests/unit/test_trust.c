@@ -168,6 +168,9 @@ START_TEST(rejections)
 	snprintf(buf, sizeof(buf), "{\"vendors\":[{\"id\":\"acme\",\"usernames\":[\"a/b/c\"],\"ecdh_public_key\":\"%s\","
 			"\"signing_keys\":[{\"public_key\":\"%s\"}]}]}", ecdh_b64, sign_b64);
 	expect_fail(buf, "\"a/b/c\"");
+	snprintf(buf, sizeof(buf), "{\"vendors\":[{\"id\":\"acme\",\"usernames\":[\"bad\xff\xfename\"],\"ecdh_public_key\":\"%s\","
+			"\"signing_keys\":[{\"public_key\":\"%s\"}]}]}", ecdh_b64, sign_b64);
+	expect_fail(buf, "bad entry in \"usernames\"");
 	snprintf(buf, sizeof(buf), "{\"vendors\":[{\"id\":\"acme\",\"usernames\":[\"u\"],\"ecdh_public_key\":\"AAAA\","
 			"\"signing_keys\":[{\"public_key\":\"%s\"}]}]}", sign_b64);
 	expect_fail(buf, "ecdh_public_key \"AAAA\"");
