@@ -81,8 +81,7 @@ enum fwg_reason fwg_commit__manifest(struct fwg_plugin *p, const struct mosquitt
 		fwg_manifest_free(&next.m);
 		return FWG_R_NO_MEMORY;
 	}
-	struct fwg_fleet *f = fwg_fleet__get(p, vendor, strlen(vendor), model, strlen(model), true);
-	if(f) f->dirty = true;
+	fwg_fleet__touch(p, vendor, model);
 	if(fwg_events__emit(p, &ev, rec)) return FWG_R_AUDIT_WRITE;
 	if(old_chunks) clear_chunks(p, vendor, model, old_seq, old_chunks);
 	return FWG_R_OK;
@@ -96,8 +95,7 @@ void fwg_commit__chunk(struct fwg_plugin *p, const struct mosquitto *client,
 	ms->seen_count++;
 	if(ms->seen_count != ms->m.nchunks || ms->complete) return;
 	ms->complete = true;
-	struct fwg_fleet *f = fwg_fleet__get(p, ms->vendor, strlen(ms->vendor), ms->model, strlen(ms->model), true);
-	if(f) f->dirty = true;
+	fwg_fleet__touch(p, ms->vendor, ms->model);
 	if(fwg_state_save(p->state, NULL)){
 		mosquitto_log_printf(MOSQ_LOG_WARNING, FWG_LOG_PREFIX "cannot record image completion in \"%s\": %s",
 				p->cfg.state_file, strerror(errno));

@@ -79,12 +79,6 @@ static bool save(struct fwg_cmd *c)
 	return false;
 }
 
-static void touch_fleet(struct fwg_cmd *c)
-{
-	struct fwg_fleet *f = fwg_fleet__get(c->p, c->vendor, strlen(c->vendor), c->model, strlen(c->model), true);
-	if(f) f->dirty = true;
-}
-
 static void cmd_list_vendors(struct fwg_cmd *c)
 {
 	cJSON *arr;
@@ -173,7 +167,7 @@ static void control_command(struct fwg_cmd *c, int what)
 	}
 	bool widened = false;
 	if(!change_control(c, &nc, &widened)) return;
-	touch_fleet(c);
+	fwg_fleet__touch(c->p, c->vendor, c->model);
 	/* Newly included devices receive the manifest without resubscribing. */
 	if(widened) fwg_fleet__republish_manifest(c->p, c->vendor, c->model);
 	c->data = cJSON_CreateObject();
@@ -225,17 +219,13 @@ static void cmd_revoke_key(struct fwg_cmd *c)
 static void cmd_reload(struct fwg_cmd *c)
 {
 	char err[512];
-	struct fwg_trust *t = NULL;
-	if(fwg_trust_load(c->p->cfg.trust_store, c->p->broker_key, &t, err, sizeof(err))){
+	if(fwg_plugin__reload_trust(c->p, err, sizeof(err))){
 		snprintf(c->errbuf, sizeof(c->errbuf), "%.150s", err);
 		c->error = c->errbuf;
 		return;
 	}
-	fwg_pending__clear(&c->p->pending);
-	fwg_trust_free(c->p->trust);
-	c->p->trust = t;
 	c->data = cJSON_CreateObject();
-	if(c->data) fwg_json_add_u64(c->data, "vendors", t->n_vendors);
+	if(c->data) fwg_json_add_u64(c->data, "vendors", c->p->trust->n_vendors);
 }
 
 static const struct {

@@ -188,14 +188,19 @@ void fwg_fleet__free(struct fwg_plugin *p)
 	p->fleet_devices = 0;
 }
 
+void fwg_fleet__touch(struct fwg_plugin *p, const char *vendor, const char *model)
+{
+	struct fwg_fleet *f = fwg_fleet__get(p, vendor, strlen(vendor), model, strlen(model), true);
+	if(f) f->dirty = true;
+}
+
 bool fwg_fleet__rollout_allows(struct fwg_plugin *p, const struct fwg_topic *t,
-		const char *device, size_t dl)
+		const struct fwg_model_state *ms, const char *device, size_t dl)
 {
 	const struct fwg_model_control *c = fwg_state_control(p->state, t->vendor, t->vendor_len,
 			t->model, t->model_len);
 	bool staged = c && (c->percent < 100 || c->paused);
 	if(t->kind == FWG_T_CHUNK && !staged) return true;
-	const struct fwg_model_state *ms = fwg_state_get(p->state, t->vendor, t->vendor_len, t->model, t->model_len);
 	if(!ms) return true; /* nothing accepted: nothing to gate */
 	struct fwg_fleet *f = fwg_fleet__get(p, t->vendor, t->vendor_len, t->model, t->model_len, true);
 	struct fwg_fleet_device *d = f ? fwg_fleet__device(p, f, device, dl, true) : NULL;

@@ -73,8 +73,11 @@ static int fwg_acl__read(struct fwg_plugin *p, const struct mosquitto_evt_acl_ch
 	 * accepted nothing, so it delivers nothing.) */
 	/* (A zero-length chunk is the broker clearing an old image: it carries
 	 * nothing, and devices ignore it, §9.) */
+	const struct fwg_model_state *ms = NULL;
+	if(t.kind == FWG_T_MANIFEST || t.kind == FWG_T_CHUNK){
+		ms = fwg_state_get(p->state, t.vendor, t.vendor_len, t.model, t.model_len);
+	}
 	if(t.kind == FWG_T_MANIFEST || (t.kind == FWG_T_CHUNK && ed->payloadlen)){
-		const struct fwg_model_state *ms = fwg_state_get(p->state, t.vendor, t.vendor_len, t.model, t.model_len);
 		if(!ms) return MOSQ_ERR_ACL_DENIED;
 		if(t.kind == FWG_T_MANIFEST
 				? (ed->payloadlen != ms->raw_len || memcmp(ed->payload, ms->raw, ms->raw_len))
@@ -104,7 +107,7 @@ static int fwg_acl__read(struct fwg_plugin *p, const struct mosquitto_evt_acl_ch
 	switch(t.kind){
 		case FWG_T_MANIFEST:
 		case FWG_T_CHUNK:
-			return fwg_fleet__rollout_allows(p, &t, dev, dl) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+			return fwg_fleet__rollout_allows(p, &t, ms, dev, dl) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
 		case FWG_T_STATUS:
 			return same(dev, dl, t.device, t.device_len) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
 		default:

@@ -109,15 +109,24 @@ int fwg_plugin__on_disconnect(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_SUCCESS;
 }
 
+int fwg_plugin__reload_trust(struct fwg_plugin *p, char *err, size_t errlen)
+{
+	struct fwg_trust *t = NULL;
+	if(fwg_trust_load(p->cfg.trust_store, p->broker_key, &t, err, errlen)) return -1;
+	fwg_pending__clear(&p->pending); /* it points into the old store */
+	fwg_trust_free(p->trust);
+	p->trust = t;
+	return 0;
+}
+
 int fwg_plugin__on_reload(int event, void *event_data, void *userdata)
 {
 	struct fwg_plugin *p = userdata;
-	struct fwg_trust *t = NULL;
 	char err[512];
 	(void)event; (void)event_data;
 
 	fwg_plugin__enter(p);
-	if(fwg_trust_load(p->cfg.trust_store, p->broker_key, &t, err, sizeof(err))){
+	if(fwg_plugin__reload_trust(p, err, sizeof(err))){
 		mosquitto_log_printf(MOSQ_LOG_ERR, FWG_LOG_PREFIX "reload failed, previous trust store stays in force: %s", err);
 		struct fwg_event ev = { .event = "config.reload_failed", .reason = FWG_R_INTERNAL };
 		cJSON *rec = fwg_events__begin(p, &ev);
@@ -126,9 +135,7 @@ int fwg_plugin__on_reload(int event, void *event_data, void *userdata)
 			fwg_events__emit(p, &ev, rec);
 		}
 	}else{
-		fwg_pending__clear(&p->pending); /* it points into the old store */
-		fwg_trust_free(p->trust);
-		p->trust = t;
+		const struct fwg_trust *t = p->trust;
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, FWG_LOG_PREFIX "trust store reloaded: %zu vendor(s)", t->n_vendors);
 		struct fwg_event ev = { .event = "config.reloaded" };
 		cJSON *rec = fwg_events__begin(p, &ev);

@@ -92,6 +92,9 @@ struct fwg_plugin {
 /* Mosquitto 2.0 raises no tick (and skips message callbacks for bridges)
  * when per_listener_settings is true. */
 void fwg_plugin__tick_watch(struct fwg_plugin *p);
+/* Re-read the trust store; on success swap it in (the pending write check
+ * points into the old one and is dropped). 0, or -1 with err, old store kept. */
+int fwg_plugin__reload_trust(struct fwg_plugin *p, char *err, size_t errlen);
 
 /* fleet.c: device states from status reports; staged rollout buckets */
 struct fwg_fleet_device {
@@ -120,7 +123,9 @@ void fwg_fleet__tick(struct fwg_plugin *p);
 void fwg_fleet__free(struct fwg_plugin *p);
 /* Staged rollout: may this device read the firmware topic? */
 bool fwg_fleet__rollout_allows(struct fwg_plugin *p, const struct fwg_topic *t,
-		const char *device, size_t dl);
+		const struct fwg_model_state *ms, const char *device, size_t dl);
+/* The model's summary changed: publish it on a coming tick. */
+void fwg_fleet__touch(struct fwg_plugin *p, const char *vendor, const char *model);
 /* Re-publish the retained manifest so newly included devices receive it. */
 void fwg_fleet__republish_manifest(struct fwg_plugin *p, const char *vendor, const char *model);
 
