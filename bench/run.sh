@@ -1,6 +1,6 @@
 #!/bin/bash
 # fwguard performance bench: one command, under 10 minutes, prints the table.
-#   bench/run.sh [--rounds N (5)] [--quick]
+#   bench/run.sh [--rounds N (5)] [--quick] [--only cells,e2e,acl,heap]
 # Starts two brokers side by side on loopback — A: bare Mosquitto, B: Mosquitto
 # with fwguard — pinned to one core (BENCH_BROKER_CPU, 0), the load generator
 # (bench/fwg_load, the device agents, mosquitto_sub) pinned to another
@@ -15,14 +15,16 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${FWG_BUILD_DIR:-$top/build}
-rounds=5 quick=0
+rounds=5 quick=0 only=cells,e2e,acl,heap
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) rounds=$2; shift 2 ;;
 	--quick) quick=1; rounds=${rounds:-3}; shift ;;
-	*) echo "usage: $0 [--rounds N] [--quick]" >&2; exit 2 ;;
+	--only) only=$2; shift 2 ;;
+	*) echo "usage: $0 [--rounds N] [--quick] [--only cells,e2e,acl,heap]" >&2; exit 2 ;;
 	esac
 done
+want() { case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 bcpu=${BENCH_BROKER_CPU:-0} lcpu=${BENCH_LOAD_CPU:-1}
 for p in mosquitto mosquitto_sub taskset python3; do
 	command -v $p >/dev/null || { echo "bench: $p is needed" >&2; exit 2; }
@@ -30,6 +32,7 @@ done
 ninja -C "$build" bench/fwg_load bench/bench_acl plugin/mosquitto_fwguard.so tools/fwguard >/dev/null
 
 work=$(mktemp -d /tmp/fwg-bench.XXXXXX)
+shm=$(mktemp -d /dev/shm/fwg-bench.XXXXXX)
 out=$top/bench/out
 mkdir -p "$out"
 res=$out/results.jsonl
@@ -40,7 +43,7 @@ dev_pids=''
 cleanup() {
 	for p in $dev_pids; do kill "$p" 2>/dev/null || true; done
 	bench_stop_brokers
-	[ "${FWG_KEEP:-0}" = 1 ] && echo "bench files kept in $work" >&2 || rm -rf "$work"
+	[ "${FWG_KEEP:-0}" = 1 ] && echo "bench files kept in $work and $shm" >&2 || rm -rf "$work" "$shm"
 }
 trap cleanup EXIT INT TERM
 ulimit -n 8192 2>/dev/null || true
@@ -90,19 +93,24 @@ cells() {
 	cell plain1m_1 "$r" "$b" --topic bench/p1m --size 1048576 --qos 1 --count $((512 / k)) --window 8 --e2e-window 8 --duration 2
 }
 
-# e2e ROUND BROKER: a 16 MiB image (256 x 64 KiB) to 50 receivers, the
-# publisher (fwg_load as the vendor) starting once all 50 are connected.
+# e2e ROUND BROKER STORE: a 16 MiB image (256 x 64 KiB) to 50 receivers,
+# the publisher (fwg_load as the vendor) starting once all 50 are connected.
 # A: 50 mosquitto_sub processes writing the chunks to a file, until each has
 # 256. B: 50 `fwguard device` agents (manifest signature, every chunk's
 # digest, staging file, whole-image digest, durable install), until each
 # has recorded the new sequence as installed. The agents start with the
 # previous sequence installed, so the retained manifest of the previous run
 # is not newer for them. Time from the first publish to the last receiver done.
+# STORE is where the receivers write: "disk" ($work, on the root file
+# system: 50 devices sharing one disk) or "tmpfs" (/dev/shm: each device's
+# storage costs only its page-cache copy, as if each had its own flash).
+# Also recorded: the busy time of the load core and of the broker core
+# (/proc/stat: user+nice+system+irq+softirq) and the load core's iowait.
 e2e() {
-	r=$1 b=$2 n=50
+	r=$1 b=$2 store=$3 n=50
 	seq[$b]=$((seq[$b] + 1))
 	s=${seq[$b]}
-	d=$work/e2e-$b-$r
+	if [ "$store" = tmpfs ]; then d=$shm/e2e-$b-$r; else d=$work/e2e-$b-$r; fi
 	mkdir -p "$d"
 	before=$(grep -c "New client connected" "$work/$b/mosquitto.log" || true)
 	dev_pids=''
@@ -125,13 +133,17 @@ e2e() {
 		sleep 0.05 # bounded: 15 s
 	done
 	sleep 0.3 # let the SUBSCRIBEs that follow each CONNACK land
+	sync   # nothing of the previous run left to write back
+	st0=$(grep -E "^cpu($lcpu|$bcpu) " /proc/stat | tr '\n' ';')
 	t0=$(date +%s%N)
 	$LOAD -p "${port[$b]}" $FW --subs 0 --chunk-size 65536 --nchunks 256 --count 256 --window 16 --sequence "$s" > "$d/pub.json" &
 	lpid=$!
-	# wait (bounded, 90 s) until every receiver is done; prints seconds since t0
-	secs=$(python3 - "$d" "$b" $n "$s" "$t0" $((256 * 65536)) <<'PY'
+	# wait (bounded, 90 s) until every receiver is done; prints seconds since
+	# t0, receivers done, and the per-core busy/iowait seconds since st0
+	secs=$(python3 - "$d" "$b" $n "$s" "$t0" $((256 * 65536)) "$st0" "$lcpu" "$bcpu" <<'PY'
 import os, sys, time
 d, b, n, s, t0, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+st0, lcpu, bcpu = sys.argv[7], sys.argv[8], sys.argv[9]
 def done(i):
     try:
         if b == "A": return os.path.getsize("%s/dev%d.bin" % (d, i)) >= size
@@ -143,16 +155,28 @@ end = time.time() + 90
 while left and time.time() < end:
     left = {i for i in left if not done(i)}
     if left: time.sleep(0.005)
-print("%.3f %d" % ((time.time_ns() - t0) / 1e9, n - len(left)))
+wall = (time.time_ns() - t0) / 1e9
+def cpus(text):
+    out = {}
+    for line in text.split(";"):
+        f = line.split()
+        if f: out[f[0][3:]] = [int(x) for x in f[1:]]
+    return out
+a, z = cpus(st0), cpus(";".join(l for l in open("/proc/stat").read().splitlines() if l.startswith("cpu")))
+hz = os.sysconf("SC_CLK_TCK")
+def busy(c): return sum(z[c][i] - a[c][i] for i in (0, 1, 2, 5, 6)) / hz
+def iowait(c): return (z[c][4] - a[c][4]) / hz
+print("%.3f %d %.2f %.2f %.2f" % (wall, n - len(left), busy(lcpu), busy(bcpu), iowait(lcpu)))
 PY
 )
 	wait $lpid || true
 	for p in $dev_pids; do kill "$p" 2>/dev/null || true; done
 	for p in $dev_pids; do wait "$p" 2>/dev/null || true; done
 	dev_pids=''
-	ok=${secs#* } secs=${secs% *}
-	echo "{\"cell\":\"e2e16m_50\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok}" >> "$res"
-	printf '  %-14s %s %8.3f s, %d/%d receivers complete\n' e2e16m_50 "$b" "$secs" "$ok" $n >&2
+	read -r secs ok lbusy bbusy liow <<< "$secs"
+	echo "{\"cell\":\"e2e16m_50_$store\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow}" >> "$res"
+	printf '  %-20s %s %8.3f s, %d/%d receivers complete; busy s: load core %.2f, broker core %.2f; iowait %.2f\n' \
+		"e2e16m_50_$store" "$b" "$secs" "$ok" $n "$lbusy" "$bbusy" "$liow" >&2
 	[ "$ok" -eq $n ] || { echo "bench: e2e on $b: only $ok of $n receivers complete (files in $d)" >&2; FWG_KEEP=1; exit 1; }
 	rm -rf "$d"
 }
@@ -164,10 +188,16 @@ for r in $(seq 1 "$rounds"); do
 	# the hash speed on the broker's core, for the single-pass bound
 	h=$(taskset -c "$bcpu" "$FWG_LOAD" hash --size 65536 --reps 1000)
 	echo "{\"cell\":\"sha256_64k\",\"broker\":\"-\",\"round\":$r,${h#\{}" >> "$res"
-	for b in $order; do cells "$r" "$b"; done
-	for b in $order; do e2e "$r" "$b"; done
+	# and on the load core, where the device agents hash (the e2e floor)
+	h=$(taskset -c "$lcpu" "$FWG_LOAD" hash --size 65536 --reps 1000)
+	echo "{\"cell\":\"sha256_64k_load\",\"broker\":\"-\",\"round\":$r,${h#\{}" >> "$res"
+	if want cells; then for b in $order; do cells "$r" "$b"; done; fi
+	if want e2e; then
+		for store in disk tmpfs; do for b in $order; do e2e "$r" "$b" $store; done; done
+	fi
 done
 
+if want acl; then
 echo "ACL READ check (real plugin, bench_acl on CPU $bcpu)" >&2
 taskset -c "$bcpu" "$build/bench/bench_acl" "$FWG_PLUGIN" "$work" 2000000 | sed 's/^{/{"cell":"acl_read",/' >> "$res"
 if command -v valgrind >/dev/null; then
@@ -186,6 +216,9 @@ print('{"cell":"acl_read_callgrind","case":"chunk_to_device","calls":%d,"ir_per_
       % (calls, ir("fwg_acl__check") / calls, ir("fwg_topic_parse") / calls, ir("fwg_acl__identify") / calls,
          ir("fwg_fleet__rollout_allows") / calls))
 PY
+fi
+fi
+if want heap && command -v valgrind >/dev/null; then
 	# device agent heap: a 64 KiB, a 1 MiB and a 16 MiB image, 64 KiB chunks (massif)
 	for n in 1 16 256; do
 		seq[B]=$((seq[B] + 1))

@@ -8,10 +8,12 @@
  * missing from the bitmap: after a restart of the agent or the broker only
  * the missing chunks are fetched. Each chunk is checked and written at its
  * offset in the staging file (memory does not depend on the image size).
- * The whole-image SHA-256 runs while the chunks arrive: a chunk in index
- * order is hashed for its own digest and for the image in one pass
- * (cli_sha256_update2); chunks that came out of order are read back from
- * the staging file when the gap before them closes. Install by atomic
+ * The whole-image SHA-256 runs while the chunks arrive, one pass per byte:
+ * a chunk in index order goes into the image digest only (its own digest
+ * is implied when the image digest matches; if it does not, every chunk is
+ * checked from the staging file and the bad ones fetched again); a chunk
+ * out of order is checked against chunk_sha256 on arrival and read back
+ * from the staging file when the gap before it closes. Install by atomic
  * rename to --target and/or an --exec hook. Status reports of §7.
  *
  * State directory:
@@ -363,6 +365,36 @@ static int run_hook(struct dev *d, const char *image)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+static void fail_chunk(struct dev *d, uint32_t i, enum fwg_reason r);
+
+/* The image digest of chunks received in order did not match: check each
+ * chunk of the staging file against chunk_sha256. The bad ones are dropped
+ * from the bitmap and fetched again once (a second failure of the same
+ * chunk refuses the manifest). true: handled (download goes on, or refused);
+ * false: every chunk matches its digest, so the signed sha256 and
+ * chunk_sha256 disagree, or the file could not be read: the caller refuses
+ * with image_digest_mismatch. */
+static bool locate_bad_chunks(struct dev *d)
+{
+	bool any = false;
+	for(uint32_t i = 0; i < d->m.nchunks; i++){
+		struct cli_sha256 c = { 0 };
+		uint8_t md[FWG_SHA256_LEN];
+		bool bad = cli_sha256_init(&c) != 0 || hash_from_file(d, i, &c, NULL) != 0 ||
+			(cli_sha256_final(&c, md), !fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN));
+		cli_sha256_free(&c);
+		if(!bad) continue;
+		any = true;
+		bit_clr(d->have, i);
+		if(pwrite(d->bitmap_fd, &d->have[i >> 3], 1, (off_t)(i >> 3)) != 1)
+			cli_err("cannot write '%s': %s", d->p_bitmap, strerror(errno));
+		d->nhave--;
+		fail_chunk(d, i, FWG_R_CHUNK_DIGEST);
+		if(!d->active) return true;    /* refused */
+	}
+	return any;
+}
+
 /* All chunks are present: verify the whole image, install, record. */
 static void finish(struct dev *d)
 {
@@ -381,9 +413,13 @@ static void finish(struct dev *d)
 		 * checked against chunk_sha256 when it came or on resume) */
 		uint8_t md[FWG_SHA256_LEN];
 		cli_sha256_final(&d->whole, md);
+		d->hashed = HASHED_NONE;    /* final: the context is spent */
 		if(fstat(d->bin_fd, &st) != 0) r = FWG_R_INTERNAL;
 		else if((uint64_t)st.st_size != d->m.size) r = FWG_R_IMAGE_SIZE;
 		else r = fwg_ct_equal(md, d->m.sha256, FWG_SHA256_LEN) ? FWG_R_OK : FWG_R_IMAGE_DIGEST;
+		/* chunks in order were not checked one by one: find the bad ones
+		 * and fetch them again (or refuse, see locate_bad_chunks) */
+		if(r == FWG_R_IMAGE_DIGEST && d->m.has_chunk_sha && locate_bad_chunks(d)) return;
 	}else{
 		r = cli_check_image(d->bin_fd, &d->m, &bad);   /* the whole file, every chunk again */
 	}
@@ -437,6 +473,26 @@ static void finish(struct dev *d)
 	if(d->once) d->result = 0;
 }
 
+/* Chunk i was bad (r): fetch it again once; the second time, refuse the
+ * manifest (the good chunks stay in the staging file for a later attempt). */
+static void fail_chunk(struct dev *d, uint32_t i, enum fwg_reason r)
+{
+	if(d->retries[i]++ < 1){
+		fprintf(stderr, "fwguard device: chunk %" PRIu32 ": %s, fetching it again\n", i, fwg_reason_str(r));
+		resubscribe_chunk(d, i);
+		return;
+	}
+	char detail[32];
+	snprintf(detail, sizeof(detail), "chunk %" PRIu32, i);
+	uint64_t seq = d->m.sequence;
+	char version[FWG_ID_MAX + 1];
+	snprintf(version, sizeof(version), "%s", d->m.version);
+	uint8_t sha[FWG_SHA256_LEN];
+	memcpy(sha, d->raw_sha, sizeof(sha));
+	close_download(d, false);   /* keep the good chunks for a later attempt */
+	refuse(d, sha, seq, version, r, detail);
+}
+
 static int progress_pct(struct dev *d)
 {
 	return (int)((uint64_t)d->nhave * 100 / (d->m.nchunks ? d->m.nchunks : 1));
@@ -449,44 +505,25 @@ static void on_chunk(struct dev *d, const struct fwg_topic *t, const uint8_t *pa
 	uint32_t i = (uint32_t)t->index;
 	if(bit_get(d->have, i)) return;                    /* already in the bitmap */
 	enum fwg_reason r = FWG_R_OK;
-	/* the next chunk of the running image digest? (else read back later) */
+	/* The next chunk of the running image digest? Then it goes into that
+	 * digest only: one SHA-256 pass per byte. Its own digest is implied when
+	 * the image digest matches the signed sha256 at the end, and checked
+	 * (from the staging file) only if it does not: locate_bad_chunks(). A
+	 * chunk out of order is checked against chunk_sha256 now and read back
+	 * into the image digest when the gap before it closes. */
 	bool in_order = i == d->hashed;
 	if(len != fwg_manifest_chunk_len(&d->m, i)){
 		r = FWG_R_CHUNK_LENGTH;
 		in_order = false;
-	}else if(d->m.has_chunk_sha){
-		uint8_t md[FWG_SHA256_LEN];
-		if(in_order && cli_sha256_init(&d->chunk) != 0){
-			in_order = false;
-			d->hashed = HASHED_NONE;
-		}
-		if(in_order){
-			/* its own digest and the image's, in one pass */
-			cli_sha256_update2(&d->chunk, &d->whole, payload, len);
-			cli_sha256_final(&d->chunk, md);
-		}else{
-			fwg_sha256(payload, len, md);
-		}
-		if(!fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN)) r = FWG_R_CHUNK_DIGEST;
 	}else if(in_order){
 		cli_sha256_update(&d->whole, payload, len);
+	}else if(d->m.has_chunk_sha){
+		uint8_t md[FWG_SHA256_LEN];
+		fwg_sha256(payload, len, md);
+		if(!fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN)) r = FWG_R_CHUNK_DIGEST;
 	}
 	if(r != FWG_R_OK){
-		if(in_order) d->hashed = HASHED_NONE;   /* the bad bytes went into it */
-		if(d->retries[i]++ < 1){
-			fprintf(stderr, "fwguard device: chunk %" PRIu32 ": %s, fetching it again\n", i, fwg_reason_str(r));
-			resubscribe_chunk(d, i);
-			return;
-		}
-		char detail[32];
-		snprintf(detail, sizeof(detail), "chunk %" PRIu32, i);
-		uint64_t seq = d->m.sequence;
-		char version[FWG_ID_MAX + 1];
-		snprintf(version, sizeof(version), "%s", d->m.version);
-		uint8_t sha[FWG_SHA256_LEN];
-		memcpy(sha, d->raw_sha, sizeof(sha));
-		close_download(d, false);   /* keep the good chunks for a later attempt */
-		refuse(d, sha, seq, version, r, detail);
+		fail_chunk(d, i, r);
 		return;
 	}
 	size_t done = 0;

@@ -82,6 +82,30 @@ t_tampered_chunk() {
 	agent; expect_refused chunk_digest_mismatch || return 1
 	grep -q "chunk 2: chunk_digest_mismatch, fetching it again" "$T/agent.out" || fail "no refetch of chunk 2: $(cat "$T/agent.out")"
 }
+# A chunk that arrives in order goes into the image digest only; a bad one
+# is found when that digest does not match, and fetched again: here the
+# broker's copy is corrected meanwhile, so the update installs.
+t_bad_chunk_then_good() {
+	head -c 65536 /dev/urandom > "$T/new.bin"
+	sign "$T/new.bin" 76 "$T/m.json" --chunk-size $CS || return 1
+	cp "$T/new.bin" "$T/evil.bin"; printf 'EVIL' | dd of="$T/evil.bin" bs=1 seek=9000 conv=notrunc 2>/dev/null
+	put_retained "$BASE/manifest" "$T/m.json" && put_chunks 76 "$T/evil.bin" || return 1
+	device_cmd dev1 --once --timeout 30 --max-backoff 1 --max-rate 8192   # 2 chunks/s: 8 s for 16
+	timeout 60 "${DEV[@]}" > "$T/agent.out" 2>&1 &
+	local pid=$!
+	# (the bitmap of the refused sequence 72 is still there until this starts)
+	poll 20 grep -q "fetching sequence 76" "$T/agent.out" || { kill $pid; fail "no download: $(cat "$T/agent.out")"; return 1; }
+	poll 20 bitmap_ge dev1 3 || { kill $pid; fail "the agent did not store chunks 0-2"; return 1; }
+	dd if="$T/new.bin" of="$T/good2" bs=$CS skip=2 count=1 2>/dev/null
+	put_retained "$BASE/chunk/76/2" "$T/good2" || { kill $pid; return 1; }
+	wait $pid; AG_RC=$?
+	[ "$AG_RC" = 0 ] || fail "agent exit $AG_RC: $(tail -c 600 "$T/agent.out")" || return 1
+	grep -q "chunk 2: chunk_digest_mismatch, fetching it again" "$T/agent.out" || fail "no refetch of chunk 2: $(cat "$T/agent.out")" || return 1
+	cmp -s "$T/new.bin" "$T/dev1/firmware.bin" || fail "installed image differs" || return 1
+	[ "$(cat "$T/dev1/state/installed.seq")" = 76 ] || fail "installed.seq $(cat "$T/dev1/state/installed.seq")" || return 1
+	# the next case expects sequence 5 installed: put it back
+	cp "$T/good.bin" "$T/dev1/firmware.bin"; echo 5 > "$T/dev1/state/installed.seq"
+}
 t_image_digest() {
 	head -c 65536 /dev/urandom > "$T/new.bin"
 	sign "$T/new.bin" 73 "$T/m.json" --chunk-size $CS --no-chunk-digests || return 1
@@ -116,6 +140,7 @@ run_case "a lower sequence: refused (sequence_not_newer)" t_lower_sequence
 run_case "an expired manifest: refused (expired)" t_expired
 run_case "a manifest for another model: refused (model_mismatch)" t_wrong_model
 run_case "a tampered chunk: refetched once, then refused (chunk_digest_mismatch)" t_tampered_chunk
+run_case "a bad chunk found by the image digest: fetched again, installs when the copy is good" t_bad_chunk_then_good
 run_case "chunks whose whole-image digest differs: refused (image_digest_mismatch)" t_image_digest
 run_case "a chunk of the wrong length: refused (chunk_length)" t_short_chunk
 run_case "afterwards a good update still installs" t_then_good
