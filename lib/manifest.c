@@ -232,15 +232,21 @@ static enum fwg_reason parse_text(const uint8_t *buf, size_t len, cJSON **root)
 {
 	/* a byte order mark is not part of the contract's JSON (cJSON would skip it) */
 	if(len >= 3 && buf[0] == 0xef && buf[1] == 0xbb && buf[2] == 0xbf) return FWG_R_JSON_INVALID;
-	char *text = malloc(len + 1);
-	if(text == NULL) return FWG_R_NO_MEMORY;
-	memcpy(text, buf, len);
-	text[len] = '\0';
-	/* the length includes the NUL: require_null_terminated then rejects
-	 * anything but whitespace after the value */
-	*root = cJSON_ParseWithLengthOpts(text, len + 1, NULL, 1);
-	free(text);
-	return *root != NULL ? FWG_R_OK : FWG_R_JSON_INVALID;
+	/* parsed in place (cJSON stops at len; no copy of up to 80 KiB), then
+	 * nothing but whitespace may follow the value */
+	const char *end = NULL;
+	*root = cJSON_ParseWithLengthOpts((const char *)buf, len, &end, 0);
+	if(*root == NULL) return FWG_R_JSON_INVALID;
+	size_t i = end != NULL && end >= (const char *)buf ? (size_t)(end - (const char *)buf) : len + 1;
+	for(; i < len; i++){
+		if(buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r') break;
+	}
+	if(i != len){
+		cJSON_Delete(*root);
+		*root = NULL;
+		return FWG_R_JSON_INVALID;
+	}
+	return FWG_R_OK;
 }
 
 enum fwg_reason fwg_manifest_parse(const uint8_t *buf, size_t len,
@@ -402,14 +408,28 @@ enum fwg_reason fwg_manifest_verify(const struct fwg_manifest *m, EVP_PKEY *pub)
 	if(m == NULL || pub == NULL || !EVP_PKEY_is_a(pub, "EC") ||
 			m->sig_len < 1 || m->sig_len > FWG_SIG_MAX)
 		return FWG_R_SIGNATURE_INVALID;
+	if(m->n_chunk_sha > 0 && m->chunk_sha == NULL) return FWG_R_NO_MEMORY;
+	/* the signing base streamed into the verifier: its head (the fields up
+	 * to key_id), then the chunk digests in hex one by one, never the whole
+	 * text (65 bytes per chunk) in memory */
+	struct fwg_manifest head = *m;
+	head.has_chunk_sha = false;
+	head.n_chunk_sha = 0;
+	head.chunk_sha = NULL;
 	size_t blen = 0;
-	char *base = fwg_manifest_signing_base(m, &blen);
+	char *base = fwg_manifest_signing_base(&head, &blen);
 	if(base == NULL) return FWG_R_NO_MEMORY;
 	enum fwg_reason r = FWG_R_SIGNATURE_INVALID;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if(md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1 &&
-			EVP_DigestVerify(md, m->sig, m->sig_len, (const unsigned char *)base, blen) == 1)
-		r = FWG_R_OK;
+	bool ok = md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1 &&
+			EVP_DigestVerifyUpdate(md, base, blen) == 1;
+	for(uint32_t i = 0; ok && m->has_chunk_sha && i < m->n_chunk_sha; i++){
+		char hex[1 + FWG_SHA256_HEX_LEN + 1];
+		hex[0] = ',';
+		fwg_hex_encode(m->chunk_sha[i], FWG_SHA256_LEN, hex + 1);
+		ok = EVP_DigestVerifyUpdate(md, i > 0 ? hex : hex + 1, i > 0 ? 1 + FWG_SHA256_HEX_LEN : FWG_SHA256_HEX_LEN) == 1;
+	}
+	if(ok && EVP_DigestVerifyFinal(md, m->sig, m->sig_len) == 1) r = FWG_R_OK;
 	EVP_MD_CTX_free(md);
 	free(base);
 	ERR_clear_error();
