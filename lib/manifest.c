@@ -177,8 +177,23 @@ static enum fwg_reason read_numbers(const cJSON *items[MI__COUNT], struct fwg_ma
 	return FWG_R_OK;
 }
 
-static enum fwg_reason check_chunk_list(const cJSON *arr, struct fwg_manifest *m)
+/* chunk_sha256 digests read from the raw text (see pre_chunk_list) */
+struct pre_chunks {
+	bool used;
+	uint32_t n;
+	uint8_t (*sha)[FWG_SHA256_LEN];
+};
+
+static enum fwg_reason check_chunk_list(const cJSON *arr, struct fwg_manifest *m, struct pre_chunks *pre)
 {
+	if(pre->used){
+		/* the array cJSON saw is the "[]" put in place of the digests */
+		m->has_chunk_sha = true;
+		m->n_chunk_sha = pre->n;
+		m->chunk_sha = pre->sha;
+		pre->sha = NULL;
+		return FWG_R_OK;
+	}
 	int n = cJSON_GetArraySize(arr);
 	if(n < 0 || n > FWG_MAX_CHUNKS) return FWG_R_TOO_MANY_CHUNKS;
 	m->has_chunk_sha = true;
@@ -196,7 +211,7 @@ static enum fwg_reason check_chunk_list(const cJSON *arr, struct fwg_manifest *m
 }
 
 static enum fwg_reason check_fields(const cJSON *items[MI__COUNT], const char *expect_vendor,
-		const char *expect_model, struct fwg_manifest *m)
+		const char *expect_model, struct fwg_manifest *m, struct pre_chunks *pre)
 {
 	enum fwg_reason r = read_numbers(items, m);
 	if(r != FWG_R_OK) return r;
@@ -214,7 +229,7 @@ static enum fwg_reason check_fields(const cJSON *items[MI__COUNT], const char *e
 		return FWG_R_KEY_ID_INVALID;
 	memcpy(m->key_id, kid, FWG_KEY_ID_LEN + 1);
 	if(items[MI_CHUNK_SHA256] != NULL &&
-			(r = check_chunk_list(items[MI_CHUNK_SHA256], m)) != FWG_R_OK) return r;
+			(r = check_chunk_list(items[MI_CHUNK_SHA256], m, pre)) != FWG_R_OK) return r;
 	uint64_t nchunks = m->size / m->chunk_size + (m->size % m->chunk_size != 0);
 	if(nchunks > FWG_MAX_CHUNKS) return FWG_R_TOO_MANY_CHUNKS;
 	m->nchunks = (uint32_t)nchunks;
@@ -227,6 +242,101 @@ static enum fwg_reason check_fields(const cJSON *items[MI__COUNT], const char *e
 
 /* ------------------------------------------------------------------ */
 /* Parse                                                               */
+
+static size_t skip_ws(const uint8_t *b, size_t len, size_t i)
+{
+	while(i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r')) i++;
+	return i;
+}
+
+/* The offset of the value of the first member of the root object spelt
+ * "chunk_sha256" (no escapes) in the raw text, or 0. The text passed the
+ * prescan (strings are terminated). */
+static size_t find_chunk_list(const uint8_t *b, size_t len)
+{
+	static const char key[] = "\"chunk_sha256\"";
+	int depth = 0;
+	for(size_t i = 0; i < len; i++){
+		uint8_t c = b[i];
+		if(c == '"'){
+			size_t s = i;
+			for(i++; i < len && b[i] != '"'; i++)
+				if(b[i] == '\\') i++;
+			if(i >= len) return 0;
+			if(depth == 1 && i + 1 - s == sizeof(key) - 1 && memcmp(b + s, key, sizeof(key) - 1) == 0){
+				size_t j = skip_ws(b, len, i + 1);
+				if(j < len && b[j] == ':') return skip_ws(b, len, j + 1);
+			}
+		}else if(c == '{' || c == '['){
+			depth++;
+		}else if(c == '}' || c == ']'){
+			depth--;
+		}
+	}
+	return 0;
+}
+
+/* At b[i], the plain form of a digest list: '[' then one or more
+ * "<64 hex digits>" separated by ',' then ']' (JSON whitespace between
+ * tokens), at most FWG_MAX_CHUNKS. The offset just after ']' (digests into
+ * out when not NULL, their count into *n), or 0 when the text is in another
+ * form (cJSON then parses it as before: escapes, errors, ...). */
+static size_t plain_chunk_list(const uint8_t *b, size_t len, size_t i, uint32_t *n,
+		uint8_t (*out)[FWG_SHA256_LEN])
+{
+	uint32_t k = 0;
+	if(i >= len || b[i] != '[') return 0;
+	i = skip_ws(b, len, i + 1);
+	for(;;){
+		uint8_t tmp[FWG_SHA256_LEN];
+		if(k >= FWG_MAX_CHUNKS || i >= len || len - i < FWG_SHA256_HEX_LEN + 2 || b[i] != '"' ||
+				b[i + 1 + FWG_SHA256_HEX_LEN] != '"' ||
+				fwg_hex_decode((const char *)b + i + 1, FWG_SHA256_HEX_LEN, out ? out[k] : tmp, FWG_SHA256_LEN) != 0)
+			return 0;
+		k++;
+		i = skip_ws(b, len, i + FWG_SHA256_HEX_LEN + 2);
+		if(i >= len) return 0;
+		if(b[i] == ']'){
+			*n = k;
+			return i + 1;
+		}
+		if(b[i] != ',') return 0;
+		i = skip_ws(b, len, i + 1);
+	}
+}
+
+/* A long chunk_sha256 list would cost cJSON two allocations per digest
+ * (about 160 bytes each with the allocator's overhead, 40 KiB for 256
+ * chunks): when the list is in the plain form, its digests are read from
+ * the raw text and cJSON parses a copy of the text with "[]" in its place.
+ * The copy parses the same as the original (a well-formed array value
+ * replaced by another); any other form goes to cJSON whole. *text is the
+ * copy (free it) or NULL. */
+static enum fwg_reason pre_chunk_list(const uint8_t *buf, size_t len, struct pre_chunks *pre,
+		uint8_t **text, size_t *tlen)
+{
+	*text = NULL;
+	size_t v = find_chunk_list(buf, len), vend;
+	uint32_t n = 0;
+	if(v == 0 || (vend = plain_chunk_list(buf, len, v, &n, NULL)) == 0) return FWG_R_OK;
+	pre->sha = malloc((size_t)n * sizeof(*pre->sha));
+	*tlen = len - (vend - v) + 2;
+	*text = malloc(*tlen);
+	if(pre->sha == NULL || *text == NULL){
+		free(pre->sha);
+		pre->sha = NULL;
+		free(*text);
+		*text = NULL;
+		return FWG_R_NO_MEMORY;
+	}
+	plain_chunk_list(buf, len, v, &n, pre->sha);
+	pre->n = n;
+	pre->used = true;
+	memcpy(*text, buf, v);
+	memcpy(*text + v, "[]", 2);
+	memcpy(*text + v + 2, buf + vend, len - vend);
+	return FWG_R_OK;
+}
 
 static enum fwg_reason parse_text(const uint8_t *buf, size_t len, cJSON **root)
 {
@@ -259,16 +369,26 @@ enum fwg_reason fwg_manifest_parse(const uint8_t *buf, size_t len,
 	if(len == 0) return FWG_R_JSON_INVALID;
 	enum fwg_reason r = fwg_json_prescan(buf, len, true);
 	if(r != FWG_R_OK) return r;
+	struct pre_chunks pre = { 0 };
+	uint8_t *text = NULL;
+	size_t tlen = 0;
+	if((r = pre_chunk_list(buf, len, &pre, &text, &tlen)) != FWG_R_OK) return r;
 	cJSON *root = NULL;
-	if((r = parse_text(buf, len, &root)) != FWG_R_OK) return r;
+	r = parse_text(text ? text : buf, text ? tlen : len, &root);
+	free(text);
+	if(r != FWG_R_OK){
+		free(pre.sha);
+		return r;
+	}
 
 	struct fwg_manifest tmp;
 	memset(&tmp, 0, sizeof(tmp));
 	const cJSON *items[MI__COUNT] = { 0 };
 	if(!cJSON_IsObject(root)) r = FWG_R_JSON_NOT_OBJECT;
 	else if((r = collect_members(root, items)) == FWG_R_OK)
-		r = check_fields(items, expect_vendor, expect_model, &tmp);
+		r = check_fields(items, expect_vendor, expect_model, &tmp, &pre);
 	cJSON_Delete(root);
+	free(pre.sha);    /* not taken (an error before the list) */
 	if(r != FWG_R_OK){
 		fwg_manifest_free(&tmp);
 		return r;
