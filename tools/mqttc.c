@@ -826,17 +826,19 @@ int mqttc_loop(struct mqttc *c, int timeout_ms)
 	}
 	struct mqttc_events ev = { on_ack, on_packet, c };
 	int rc = c->broken ? -1 : keepalive(c);
-	/* then read what is there: up to 64 reads (1 MiB) per step */
+	/* then read what is there: up to 64 reads (1 MiB) per step; only the
+	 * first waits (the socket is non-blocking: a read that would block
+	 * ends the step) */
 	for(int i = 0; rc == 0 && i < 64 && !c->broken; i++){
-		bool pending = c->ssl && SSL_pending(c->ssl) > 0;
-		if(!pending){
-			int w = wait_fd(c->fd, POLLIN, i == 0 ? timeout_ms : 0);
+		if(i == 0 && !(c->ssl && SSL_pending(c->ssl) > 0)){
+			int w = wait_fd(c->fd, POLLIN, timeout_ms);
 			if(w < 0) rc = cerr(c, "%s", strerror(errno));
 			if(w <= 0) break;
 		}
 		ssize_t n = read_some(c);
+		if(n == 0) break;
 		if(n < 0) rc = -1;
-		else if(n > 0 && mqttc_feed(&c->p, c->rbuf, (size_t)n, &c->cb, &ev) != 0){
+		else if(mqttc_feed(&c->p, c->rbuf, (size_t)n, &c->cb, &ev) != 0){
 			if(c->p.err[0]) cerr(c, "%s", c->p.err);
 			c->p.err[0] = '\0';
 			rc = -1;
