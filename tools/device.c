@@ -103,6 +103,8 @@ struct dev {
 	uint32_t rx_index;
 	uint64_t rx_off;       /* where the next piece goes in the staging file */
 	struct cli_sha256 saved;   /* `whole` before the chunk being received */
+	bool rx_big;           /* a manifest above FWG_MANIFEST_MAX: only hashed, then refused */
+	struct cli_sha256 rx_sha;
 	uint32_t hashed;
 	uint64_t unsynced;     /* bytes written since the last writeback start */
 	/* the last manifest refused (not retried until another one comes) */
@@ -789,11 +791,11 @@ static enum mqttc_take on_begin(void *ud, const char *topic, int qos, bool retai
 	size_t plen = strlen(d->mq.prefix);
 	enum fwg_topic_kind k = fwg_topic_parse(d->mq.prefix, plen, topic, &t);
 	if(k == FWG_T_MANIFEST && !strcmp(topic, d->manifest_topic)){
-		if(len > FWG_MANIFEST_MAX){
-			cli_err("manifest of %" PRIu32 " bytes on '%s' dropped (at most %d)", len, topic, FWG_MANIFEST_MAX);
-			return MQTTC_DISCARD;
-		}
-		return MQTTC_BUFFER;
+		if(len <= FWG_MANIFEST_MAX) return MQTTC_BUFFER;
+		/* too large to hold: hashed as it comes, to be refused once */
+		if(cli_sha256_init(&d->rx_sha) != 0) return MQTTC_DISCARD;
+		d->rx_big = true;
+		return MQTTC_STREAM;
 	}
 	if(k == FWG_T_CHUNK) return chunk_begin(d, &t, len);
 	return MQTTC_DISCARD;
@@ -801,7 +803,21 @@ static enum mqttc_take on_begin(void *ud, const char *topic, int qos, bool retai
 
 static void on_data(void *ud, const uint8_t *p, size_t n)
 {
-	chunk_data(ud, p, n);
+	struct dev *d = ud;
+	if(d->rx_big) cli_sha256_update(&d->rx_sha, p, n);
+	else chunk_data(d, p, n);
+}
+
+/* A manifest above FWG_MANIFEST_MAX came whole: refused as the manifest
+ * rules refuse it (too_large), once per content. */
+static void big_manifest_end(struct dev *d, bool ok)
+{
+	d->rx_big = false;
+	if(!ok) return;
+	uint8_t sha[FWG_SHA256_LEN];
+	cli_sha256_final(&d->rx_sha, sha);
+	if(d->has_refused && fwg_ct_equal(sha, d->refused_sha, FWG_SHA256_LEN)) return;
+	refuse(d, sha, 0, NULL, FWG_R_TOO_LARGE, "the manifest breaks the rules of PROTOCOL §5");
 }
 
 static void on_end(void *ud, bool ok, const uint8_t *buf, size_t len)
@@ -811,7 +827,8 @@ static void on_end(void *ud, bool ok, const uint8_t *buf, size_t len)
 		if(ok) on_manifest(d, buf, len);
 		return;
 	}
-	chunk_end(d, ok);
+	if(d->rx_big) big_manifest_end(d, ok);
+	else chunk_end(d, ok);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -1008,6 +1025,7 @@ disconnect:
 out:
 	close_download(&d, false);
 	mqttc_destroy(d.mc);
+	cli_sha256_free(&d.rx_sha);
 	cli_pins_free(&d.pins);
 	free(d.last_status);
 	free(d.p_installed);
