@@ -16,6 +16,11 @@
  * from the staging file when the gap before it closes. Install by atomic
  * rename to --target and/or an --exec hook. Status reports of §7.
  *
+ * MQTT is tools/mqttc.c (not libmosquitto): a chunk's payload is handed
+ * over in pieces as it comes off the socket, each piece hashed and written
+ * at its offset; the chunk is decided when its payload ends (the PUBACK
+ * follows). Only the manifest is held whole (at most FWG_MANIFEST_MAX).
+ *
  * State directory:
  *   installed.seq      the installed sequence (decimal), replaced atomically + fsync
  *   staging.manifest   the manifest being fetched (raw bytes)
