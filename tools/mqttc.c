@@ -288,7 +288,7 @@ struct mqttc {
 	bool connected, broken;
 	uint16_t next_mid;
 	int keepalive;
-	double last_out, ping_sent;
+	double last_out, ping_sent, t_connect;
 	struct mqttc_parser p;
 	uint8_t *rbuf;
 	char err[256];
@@ -751,6 +751,7 @@ int mqttc_connect(struct mqttc *c)
 	c->err[0] = '\0';
 	c->keepalive = c->o.keepalive;
 	c->ping_sent = 0;
+	c->t_connect = mono();
 	if(tcp_connect(c) != 0) return -1;
 	if(c->ctx && tls_handshake(c) != 0){
 		int e = errno;
@@ -806,8 +807,14 @@ static ssize_t read_some(struct mqttc *c)
 
 static int keepalive(struct mqttc *c)
 {
-	if(c->keepalive <= 0 || !c->connected) return 0;
 	double now = mono();
+	if(!c->connected){
+		/* a broker that accepts the connection but never answers */
+		int wait = c->o.keepalive > 10 ? c->o.keepalive : 10;
+		if(now - c->t_connect > wait) return cerr(c, "no CONNACK within %d s", wait);
+		return 0;
+	}
+	if(c->keepalive <= 0) return 0;
 	if(c->ping_sent > 0 && now - c->ping_sent > c->keepalive * 1.5)
 		return cerr(c, "no PINGRESP within %.0f s", c->keepalive * 1.5);
 	if(c->ping_sent == 0 && now - c->last_out >= c->keepalive){
