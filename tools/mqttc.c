@@ -281,7 +281,8 @@ int mqttc_feed(struct mqttc_parser *p, const uint8_t *buf, size_t n, const struc
 /* ======================================================= the connection */
 struct mqttc {
 	struct mqttc_opts o;
-	struct mqttc_cb cb;
+	struct mqttc_cb cb;       /* the caller's */
+	struct mqttc_cb pcb;      /* given to the parser: begin() checks the state first */
 	int fd;
 	SSL_CTX *ctx;
 	SSL *ssl;
@@ -352,6 +353,31 @@ static SSL_CTX *tls_ctx(const struct mqttc_opts *o)
 	return ctx;
 }
 
+/* A PUBLISH before CONNACK breaks the protocol: skipped, and the
+ * connection closes at the end of the loop step. */
+static enum mqttc_take wrap_begin(void *ud, const char *topic, int qos, bool retain, uint32_t len)
+{
+	struct mqttc *c = ud;
+	if(!c->connected){
+		if(!c->broken) cerr(c, "PUBLISH before CONNACK");
+		c->broken = true;
+		return MQTTC_DISCARD;
+	}
+	return c->cb.begin ? c->cb.begin(c->cb.ud, topic, qos, retain, len) : MQTTC_DISCARD;
+}
+
+static void wrap_data(void *ud, const uint8_t *p, size_t n)
+{
+	struct mqttc *c = ud;
+	if(c->cb.data) c->cb.data(c->cb.ud, p, n);
+}
+
+static void wrap_end(void *ud, bool ok, const uint8_t *buf, size_t len)
+{
+	struct mqttc *c = ud;
+	if(c->cb.end) c->cb.end(c->cb.ud, ok, buf, len);
+}
+
 struct mqttc *mqttc_new(const struct mqttc_opts *o, const struct mqttc_cb *cb)
 {
 	if(tls_wanted(o)){
@@ -375,6 +401,11 @@ struct mqttc *mqttc_new(const struct mqttc_opts *o, const struct mqttc_cb *cb)
 	}
 	c->o = *o;
 	c->cb = *cb;
+	c->pcb = *cb;
+	c->pcb.ud = c;
+	c->pcb.begin = wrap_begin;
+	c->pcb.data = wrap_data;
+	c->pcb.end = wrap_end;
 	c->fd = -1;
 	c->next_mid = 1;
 	mqttc_parser_init(&c->p);
@@ -389,7 +420,7 @@ struct mqttc *mqttc_new(const struct mqttc_opts *o, const struct mqttc_cb *cb)
 /* Close the socket; a payload being delivered gets end(!ok). */
 static void conn_close(struct mqttc *c)
 {
-	mqttc_parser_reset(&c->p, &c->cb);
+	mqttc_parser_reset(&c->p, &c->pcb);
 	if(c->ssl){
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -425,7 +456,8 @@ static int wait_fd(int fd, short ev, int ms)
 /* Everything out, waiting up to IO_TIMEOUT_MS. 0 / -1 (c->err, broken). */
 static int write_all(struct mqttc *c, const uint8_t *b, size_t n)
 {
-	if(c->fd < 0 || c->broken) return cerr(c, "not connected");
+	if(c->broken) return -1;     /* c->err tells why */
+	if(c->fd < 0) return cerr(c, "not connected");
 	double end = mono() + IO_TIMEOUT_MS / 1000.0;
 	while(n > 0){
 		ssize_t w;
@@ -623,6 +655,7 @@ static int on_connack(struct mqttc *c, const uint8_t *b, uint32_t kept, uint32_t
 static int on_packet(void *ctx, uint8_t type, const uint8_t *b, uint32_t kept, uint32_t len)
 {
 	struct mqttc *c = ctx;
+	if(c->broken) return -1;     /* stop parsing: c->err tells why */
 	if(type != PT_CONNACK && type != PT_DISCONNECT && !c->connected)
 		return cerr(c, "packet type %u before CONNACK", type);
 	switch(type){
@@ -845,7 +878,7 @@ int mqttc_loop(struct mqttc *c, int timeout_ms)
 		ssize_t n = read_some(c);
 		if(n == 0) break;
 		if(n < 0) rc = -1;
-		else if(mqttc_feed(&c->p, c->rbuf, (size_t)n, &c->cb, &ev) != 0){
+		else if(mqttc_feed(&c->p, c->rbuf, (size_t)n, &c->pcb, &ev) != 0){
 			if(c->p.err[0]) cerr(c, "%s", c->p.err);
 			c->p.err[0] = '\0';
 			rc = -1;
@@ -864,7 +897,7 @@ int mqttc_loop(struct mqttc *c, int timeout_ms)
 /* ---------------------------------------------------- outgoing packets */
 int mqttc_subscribe(struct mqttc *c, uint16_t *mid, char *const *topics, int n, int qos)
 {
-	if(!mqttc_connected(c)) return cerr(c, "not connected");
+	if(!mqttc_connected(c)) return c->broken ? -1 : cerr(c, "not connected");
 	struct pk k;
 	pk_start(&k);
 	uint16_t m = new_mid(c);
@@ -880,7 +913,7 @@ int mqttc_subscribe(struct mqttc *c, uint16_t *mid, char *const *topics, int n, 
 
 int mqttc_unsubscribe(struct mqttc *c, uint16_t *mid, const char *topic)
 {
-	if(!mqttc_connected(c)) return cerr(c, "not connected");
+	if(!mqttc_connected(c)) return c->broken ? -1 : cerr(c, "not connected");
 	struct pk k;
 	pk_start(&k);
 	uint16_t m = new_mid(c);
@@ -894,7 +927,7 @@ int mqttc_unsubscribe(struct mqttc *c, uint16_t *mid, const char *topic)
 int mqttc_publish(struct mqttc *c, uint16_t *mid, const char *topic, const void *payload, size_t len,
 		int qos, bool retain)
 {
-	if(!mqttc_connected(c)) return cerr(c, "not connected");
+	if(!mqttc_connected(c)) return c->broken ? -1 : cerr(c, "not connected");
 	if(qos < 0 || qos > 1) return cerr(c, "QoS %d is not supported", qos);
 	struct pk k;
 	pk_start(&k);

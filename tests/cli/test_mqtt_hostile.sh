@@ -70,6 +70,7 @@ cases = [
     ("pid0", b"\x32\x06\x00\x01a\x00\x00\x00"),
     ("long_topic", publish("t" * 2000, 0, 0, b"x")),
     ("connect", b"\x10\x00"),
+    ("early_publish", publish("fw/acme/thermo-x1/manifest", 1, 9, b"{}")),
     ("good", None),
 ]
 s = socket.socket()
@@ -84,6 +85,11 @@ for name, hostile in cases:
         first, body = read_packet(c)
         if first != 0x10 or body[:7] != b"\x00\x04MQTT\x05":
             res.write("fail %s: not an MQTT v5 CONNECT\n" % name); continue
+        if name == "early_publish":
+            # a PUBLISH before CONNACK
+            c.sendall(hostile + b"\x20\x03\x00\x00\x00")
+            res.write("%s %s\n" % ("ok" if closed_by_client(c) else "fail", name))
+            continue
         c.sendall(b"\x20\x03\x00\x00\x00")
         first, body = read_packet(c)
         if first != 0x82 or b"fw/acme/thermo-x1/manifest" not in body:
@@ -142,5 +148,6 @@ run_case "properties beyond the packet named" has_msg "connection lost (malforme
 run_case "packet id 0 named" has_msg "connection lost (malformed PUBLISH: packet id 0 with QoS 1)"
 run_case "topic above the bound named" has_msg "connection lost (PUBLISH topic of 2000 bytes (at most 1024))"
 run_case "CONNECT from the broker named" has_msg "connection lost (unexpected packet type 1 from the broker)"
+run_case "PUBLISH before CONNACK named" has_msg "connection lost (PUBLISH before CONNACK)"
 run_case "DISCONNECT from the broker named" has_msg "connection lost (disconnected by the broker (reason 0x8b))"
 finish
