@@ -133,14 +133,35 @@ static bool point_uncompressed(EVP_PKEY *key)
 	return strcmp(fmt, "uncompressed") == 0;
 }
 
-static int der_is_canonical(EVP_PKEY *key, const uint8_t *der, size_t len)
+/* The DER SPKI of a P-256 key with an uncompressed point, as `openssl
+ * pkey -pubout` writes it: this prefix, then 0x04 and X, Y (32 bytes each).
+ * Every canonical key has these exact bytes up to the point, so keys are
+ * parsed and written without OpenSSL's DER decoders and encoders (whose
+ * method stores cost tens of KiB of heap on a device). */
+static const uint8_t spki_p256_prefix[] = {
+	0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+	0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+};
+#define SPKI_P256_POINT 65
+#define SPKI_P256_LEN (sizeof(spki_p256_prefix) + SPKI_P256_POINT)
+
+/* A public P-256 key from its uncompressed point (the curve check is
+ * OpenSSL's: a point not on the curve is refused). NULL on error. */
+static EVP_PKEY *p256_from_point(const uint8_t point[SPKI_P256_POINT])
 {
-	uint8_t *re = NULL;
-	size_t relen = 0;
-	if(fwg_key_public_der(key, &re, &relen) != 0) return 0;
-	int ok = relen == len && memcmp(re, der, len) == 0;
-	OPENSSL_free(re);
-	return ok;
+	EVP_PKEY *key = NULL;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	OSSL_PARAM params[3];
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, SPKI_P256_POINT);
+	params[2] = OSSL_PARAM_construct_end();
+	if(ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+			EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1){
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return key;
 }
 
 int fwg_key_parse_public_b64(const char *b64, size_t len, EVP_PKEY **out)
@@ -149,21 +170,15 @@ int fwg_key_parse_public_b64(const char *b64, size_t len, EVP_PKEY **out)
 	size_t derlen = 0;
 	if(b64 == NULL || out == NULL || len == 0 || len > (SPKI_DER_MAX / 3) * 4) return -1;
 	if(fwg_b64_decode(b64, len, der, sizeof(der), &derlen) != 0 || derlen == 0) return -1;
-	const unsigned char *p = der;
-	EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)derlen);
-	if(key == NULL){
-		ERR_clear_error();
+	/* P-256 only, and the exact DER we would produce (so the key id of the
+	 * text equals the key id of the key): no trailing bytes, named curve,
+	 * uncompressed point */
+	if(derlen != SPKI_P256_LEN || memcmp(der, spki_p256_prefix, sizeof(spki_p256_prefix)) != 0 ||
+			der[sizeof(spki_p256_prefix)] != 0x04)
 		return -1;
-	}
-	/* no trailing bytes, P-256 only, and the exact DER we would produce
-	 * (so the key id of the text equals the key id of the key) */
-	if(p != der + derlen || !key_is_p256(key) || !point_uncompressed(key) ||
-			!der_is_canonical(key, der, derlen)){
-		EVP_PKEY_free(key);
-		ERR_clear_error();
-		return -1;
-	}
+	EVP_PKEY *key = p256_from_point(der + sizeof(spki_p256_prefix));
 	ERR_clear_error();
+	if(key == NULL) return -1;
 	*out = key;
 	return 0;
 }
@@ -171,6 +186,21 @@ int fwg_key_parse_public_b64(const char *b64, size_t len, EVP_PKEY **out)
 int fwg_key_public_der(EVP_PKEY *key, uint8_t **der, size_t *len)
 {
 	if(key == NULL || der == NULL || len == NULL) return -1;
+	uint8_t point[SPKI_P256_POINT];
+	size_t plen = 0;
+	if(key_is_p256(key) && point_uncompressed(key) &&
+			EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &plen) == 1 &&
+			plen == SPKI_P256_POINT && point[0] == 0x04){
+		uint8_t *buf = OPENSSL_malloc(SPKI_P256_LEN);
+		if(buf == NULL) return -1;
+		memcpy(buf, spki_p256_prefix, sizeof(spki_p256_prefix));
+		memcpy(buf + sizeof(spki_p256_prefix), point, SPKI_P256_POINT);
+		*der = buf;
+		*len = SPKI_P256_LEN;
+		return 0;
+	}
+	ERR_clear_error();
+	/* another curve or point form: OpenSSL's encoder */
 	unsigned char *buf = NULL;
 	int n = i2d_PUBKEY(key, &buf);
 	if(n <= 0 || buf == NULL){

@@ -177,8 +177,23 @@ static enum fwg_reason read_numbers(const cJSON *items[MI__COUNT], struct fwg_ma
 	return FWG_R_OK;
 }
 
-static enum fwg_reason check_chunk_list(const cJSON *arr, struct fwg_manifest *m)
+/* chunk_sha256 digests read from the raw text (see pre_chunk_list) */
+struct pre_chunks {
+	bool used;
+	uint32_t n;
+	uint8_t (*sha)[FWG_SHA256_LEN];
+};
+
+static enum fwg_reason check_chunk_list(const cJSON *arr, struct fwg_manifest *m, struct pre_chunks *pre)
 {
+	if(pre->used){
+		/* the array cJSON saw is the "[]" put in place of the digests */
+		m->has_chunk_sha = true;
+		m->n_chunk_sha = pre->n;
+		m->chunk_sha = pre->sha;
+		pre->sha = NULL;
+		return FWG_R_OK;
+	}
 	int n = cJSON_GetArraySize(arr);
 	if(n < 0 || n > FWG_MAX_CHUNKS) return FWG_R_TOO_MANY_CHUNKS;
 	m->has_chunk_sha = true;
@@ -196,7 +211,7 @@ static enum fwg_reason check_chunk_list(const cJSON *arr, struct fwg_manifest *m
 }
 
 static enum fwg_reason check_fields(const cJSON *items[MI__COUNT], const char *expect_vendor,
-		const char *expect_model, struct fwg_manifest *m)
+		const char *expect_model, struct fwg_manifest *m, struct pre_chunks *pre)
 {
 	enum fwg_reason r = read_numbers(items, m);
 	if(r != FWG_R_OK) return r;
@@ -214,7 +229,7 @@ static enum fwg_reason check_fields(const cJSON *items[MI__COUNT], const char *e
 		return FWG_R_KEY_ID_INVALID;
 	memcpy(m->key_id, kid, FWG_KEY_ID_LEN + 1);
 	if(items[MI_CHUNK_SHA256] != NULL &&
-			(r = check_chunk_list(items[MI_CHUNK_SHA256], m)) != FWG_R_OK) return r;
+			(r = check_chunk_list(items[MI_CHUNK_SHA256], m, pre)) != FWG_R_OK) return r;
 	uint64_t nchunks = m->size / m->chunk_size + (m->size % m->chunk_size != 0);
 	if(nchunks > FWG_MAX_CHUNKS) return FWG_R_TOO_MANY_CHUNKS;
 	m->nchunks = (uint32_t)nchunks;
@@ -228,19 +243,120 @@ static enum fwg_reason check_fields(const cJSON *items[MI__COUNT], const char *e
 /* ------------------------------------------------------------------ */
 /* Parse                                                               */
 
+static size_t skip_ws(const uint8_t *b, size_t len, size_t i)
+{
+	while(i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r')) i++;
+	return i;
+}
+
+/* The offset of the value of the first member of the root object spelt
+ * "chunk_sha256" (no escapes) in the raw text, or 0. The text passed the
+ * prescan (strings are terminated). */
+static size_t find_chunk_list(const uint8_t *b, size_t len)
+{
+	static const char key[] = "\"chunk_sha256\"";
+	int depth = 0;
+	for(size_t i = 0; i < len; i++){
+		uint8_t c = b[i];
+		if(c == '"'){
+			size_t s = i;
+			for(i++; i < len && b[i] != '"'; i++)
+				if(b[i] == '\\') i++;
+			if(i >= len) return 0;
+			if(depth == 1 && i + 1 - s == sizeof(key) - 1 && memcmp(b + s, key, sizeof(key) - 1) == 0){
+				size_t j = skip_ws(b, len, i + 1);
+				if(j < len && b[j] == ':') return skip_ws(b, len, j + 1);
+			}
+		}else if(c == '{' || c == '['){
+			depth++;
+		}else if(c == '}' || c == ']'){
+			depth--;
+		}
+	}
+	return 0;
+}
+
+/* At b[i], the plain form of a digest list: '[' then one or more
+ * "<64 hex digits>" separated by ',' then ']' (JSON whitespace between
+ * tokens), at most FWG_MAX_CHUNKS. The offset just after ']' (digests into
+ * out when not NULL, their count into *n), or 0 when the text is in another
+ * form (cJSON then parses it as before: escapes, errors, ...). */
+static size_t plain_chunk_list(const uint8_t *b, size_t len, size_t i, uint32_t *n,
+		uint8_t (*out)[FWG_SHA256_LEN])
+{
+	uint32_t k = 0;
+	if(i >= len || b[i] != '[') return 0;
+	i = skip_ws(b, len, i + 1);
+	for(;;){
+		uint8_t tmp[FWG_SHA256_LEN];
+		if(k >= FWG_MAX_CHUNKS || i >= len || len - i < FWG_SHA256_HEX_LEN + 2 || b[i] != '"' ||
+				b[i + 1 + FWG_SHA256_HEX_LEN] != '"' ||
+				fwg_hex_decode((const char *)b + i + 1, FWG_SHA256_HEX_LEN, out ? out[k] : tmp, FWG_SHA256_LEN) != 0)
+			return 0;
+		k++;
+		i = skip_ws(b, len, i + FWG_SHA256_HEX_LEN + 2);
+		if(i >= len) return 0;
+		if(b[i] == ']'){
+			*n = k;
+			return i + 1;
+		}
+		if(b[i] != ',') return 0;
+		i = skip_ws(b, len, i + 1);
+	}
+}
+
+/* A long chunk_sha256 list would cost cJSON two allocations per digest
+ * (about 160 bytes each with the allocator's overhead, 40 KiB for 256
+ * chunks): when the list is in the plain form, its digests are read from
+ * the raw text and cJSON parses a copy of the text with "[]" in its place.
+ * The copy parses the same as the original (a well-formed array value
+ * replaced by another); any other form goes to cJSON whole. *text is the
+ * copy (free it) or NULL. */
+static enum fwg_reason pre_chunk_list(const uint8_t *buf, size_t len, struct pre_chunks *pre,
+		uint8_t **text, size_t *tlen)
+{
+	*text = NULL;
+	size_t v = find_chunk_list(buf, len), vend;
+	uint32_t n = 0;
+	if(v == 0 || (vend = plain_chunk_list(buf, len, v, &n, NULL)) == 0) return FWG_R_OK;
+	pre->sha = malloc((size_t)n * sizeof(*pre->sha));
+	*tlen = len - (vend - v) + 2;
+	*text = malloc(*tlen);
+	if(pre->sha == NULL || *text == NULL){
+		free(pre->sha);
+		pre->sha = NULL;
+		free(*text);
+		*text = NULL;
+		return FWG_R_NO_MEMORY;
+	}
+	plain_chunk_list(buf, len, v, &n, pre->sha);
+	pre->n = n;
+	pre->used = true;
+	memcpy(*text, buf, v);
+	memcpy(*text + v, "[]", 2);
+	memcpy(*text + v + 2, buf + vend, len - vend);
+	return FWG_R_OK;
+}
+
 static enum fwg_reason parse_text(const uint8_t *buf, size_t len, cJSON **root)
 {
 	/* a byte order mark is not part of the contract's JSON (cJSON would skip it) */
 	if(len >= 3 && buf[0] == 0xef && buf[1] == 0xbb && buf[2] == 0xbf) return FWG_R_JSON_INVALID;
-	char *text = malloc(len + 1);
-	if(text == NULL) return FWG_R_NO_MEMORY;
-	memcpy(text, buf, len);
-	text[len] = '\0';
-	/* the length includes the NUL: require_null_terminated then rejects
-	 * anything but whitespace after the value */
-	*root = cJSON_ParseWithLengthOpts(text, len + 1, NULL, 1);
-	free(text);
-	return *root != NULL ? FWG_R_OK : FWG_R_JSON_INVALID;
+	/* parsed in place (cJSON stops at len; no copy of up to 80 KiB), then
+	 * nothing but whitespace may follow the value */
+	const char *end = NULL;
+	*root = cJSON_ParseWithLengthOpts((const char *)buf, len, &end, 0);
+	if(*root == NULL) return FWG_R_JSON_INVALID;
+	size_t i = end != NULL && end >= (const char *)buf ? (size_t)(end - (const char *)buf) : len + 1;
+	for(; i < len; i++){
+		if(buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r') break;
+	}
+	if(i != len){
+		cJSON_Delete(*root);
+		*root = NULL;
+		return FWG_R_JSON_INVALID;
+	}
+	return FWG_R_OK;
 }
 
 enum fwg_reason fwg_manifest_parse(const uint8_t *buf, size_t len,
@@ -253,16 +369,26 @@ enum fwg_reason fwg_manifest_parse(const uint8_t *buf, size_t len,
 	if(len == 0) return FWG_R_JSON_INVALID;
 	enum fwg_reason r = fwg_json_prescan(buf, len, true);
 	if(r != FWG_R_OK) return r;
+	struct pre_chunks pre = { 0 };
+	uint8_t *text = NULL;
+	size_t tlen = 0;
+	if((r = pre_chunk_list(buf, len, &pre, &text, &tlen)) != FWG_R_OK) return r;
 	cJSON *root = NULL;
-	if((r = parse_text(buf, len, &root)) != FWG_R_OK) return r;
+	r = parse_text(text ? text : buf, text ? tlen : len, &root);
+	free(text);
+	if(r != FWG_R_OK){
+		free(pre.sha);
+		return r;
+	}
 
 	struct fwg_manifest tmp;
 	memset(&tmp, 0, sizeof(tmp));
 	const cJSON *items[MI__COUNT] = { 0 };
 	if(!cJSON_IsObject(root)) r = FWG_R_JSON_NOT_OBJECT;
 	else if((r = collect_members(root, items)) == FWG_R_OK)
-		r = check_fields(items, expect_vendor, expect_model, &tmp);
+		r = check_fields(items, expect_vendor, expect_model, &tmp, &pre);
 	cJSON_Delete(root);
+	free(pre.sha);    /* not taken (an error before the list) */
 	if(r != FWG_R_OK){
 		fwg_manifest_free(&tmp);
 		return r;
@@ -402,14 +528,28 @@ enum fwg_reason fwg_manifest_verify(const struct fwg_manifest *m, EVP_PKEY *pub)
 	if(m == NULL || pub == NULL || !EVP_PKEY_is_a(pub, "EC") ||
 			m->sig_len < 1 || m->sig_len > FWG_SIG_MAX)
 		return FWG_R_SIGNATURE_INVALID;
+	if(m->n_chunk_sha > 0 && m->chunk_sha == NULL) return FWG_R_NO_MEMORY;
+	/* the signing base streamed into the verifier: its head (the fields up
+	 * to key_id), then the chunk digests in hex one by one, never the whole
+	 * text (65 bytes per chunk) in memory */
+	struct fwg_manifest head = *m;
+	head.has_chunk_sha = false;
+	head.n_chunk_sha = 0;
+	head.chunk_sha = NULL;
 	size_t blen = 0;
-	char *base = fwg_manifest_signing_base(m, &blen);
+	char *base = fwg_manifest_signing_base(&head, &blen);
 	if(base == NULL) return FWG_R_NO_MEMORY;
 	enum fwg_reason r = FWG_R_SIGNATURE_INVALID;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if(md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1 &&
-			EVP_DigestVerify(md, m->sig, m->sig_len, (const unsigned char *)base, blen) == 1)
-		r = FWG_R_OK;
+	bool ok = md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1 &&
+			EVP_DigestVerifyUpdate(md, base, blen) == 1;
+	for(uint32_t i = 0; ok && m->has_chunk_sha && i < m->n_chunk_sha; i++){
+		char hex[1 + FWG_SHA256_HEX_LEN + 1];
+		hex[0] = ',';
+		fwg_hex_encode(m->chunk_sha[i], FWG_SHA256_LEN, hex + 1);
+		ok = EVP_DigestVerifyUpdate(md, i > 0 ? hex : hex + 1, i > 0 ? 1 + FWG_SHA256_HEX_LEN : FWG_SHA256_HEX_LEN) == 1;
+	}
+	if(ok && EVP_DigestVerifyFinal(md, m->sig, m->sig_len) == 1) r = FWG_R_OK;
 	EVP_MD_CTX_free(md);
 	free(base);
 	ERR_clear_error();

@@ -98,6 +98,13 @@ void cli_sha256_update2(struct cli_sha256 *a, struct cli_sha256 *b, const void *
 	if(b) EVP_DigestUpdate(b->evp, p, n);
 }
 
+int cli_sha256_copy(struct cli_sha256 *dst, const struct cli_sha256 *src)
+{
+	if(src->evp == NULL) return -1;
+	if(dst->evp == NULL && (dst->evp = EVP_MD_CTX_new()) == NULL) return -1;
+	return EVP_MD_CTX_copy_ex(dst->evp, src->evp) == 1 ? 0 : -1;
+}
+
 void cli_sha256_final(struct cli_sha256 *c, uint8_t md[FWG_SHA256_LEN])
 {
 	unsigned olen = 0;

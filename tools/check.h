@@ -39,6 +39,8 @@ int cli_sha256_init(struct cli_sha256 *c);
 void cli_sha256_update(struct cli_sha256 *c, const void *p, size_t n);
 /* The same bytes appended to a and to b (b may be NULL). */
 void cli_sha256_update2(struct cli_sha256 *a, struct cli_sha256 *b, const void *p, size_t n);
+/* dst = a copy of src's state (dst allocated if needed); 0 / -1. */
+int cli_sha256_copy(struct cli_sha256 *dst, const struct cli_sha256 *src);
 /* The digest; init again to reuse the context. */
 void cli_sha256_final(struct cli_sha256 *c, uint8_t md[FWG_SHA256_LEN]);
 void cli_sha256_free(struct cli_sha256 *c);

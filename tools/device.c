@@ -16,6 +16,11 @@
  * from the staging file when the gap before it closes. Install by atomic
  * rename to --target and/or an --exec hook. Status reports of §7.
  *
+ * MQTT is tools/mqttc.c (not libmosquitto): a chunk's payload is handed
+ * over in pieces as it comes off the socket, each piece hashed and written
+ * at its offset; the chunk is decided when its payload ends (the PUBACK
+ * follows). Only the manifest is held whole (at most FWG_MANIFEST_MAX).
+ *
  * State directory:
  *   installed.seq      the installed sequence (decimal), replaced atomically + fsync
  *   staging.manifest   the manifest being fetched (raw bytes)
@@ -37,9 +42,10 @@
 #include <openssl/crypto.h>
 #include <time.h>
 #include <unistd.h>
-#include <mosquitto.h>
+#include <mosquitto.h>        /* mosquitto_reason_string() only */
 #include <mqtt_protocol.h>
 #include "check.h"
+#include "mqttc.h"
 #include "fwguard/codec.h"
 #include "fwguard/status.h"
 #include "fwguard/topic.h"
@@ -72,7 +78,7 @@ static const char usage[] = "[MQTT options] --vendor V --model M --device D --pi
 
 struct dev {
 	struct cli_mqtt mq;
-	struct mosquitto *mosq;
+	struct mqttc *mc;
 	const char *vendor, *model, *device, *statedir, *target, *exec;
 	struct cli_pins pins;
 	bool once;
@@ -95,6 +101,15 @@ struct dev {
 	double last_progress;  /* cli_mono() of the last chunk stored (or the start) */
 	/* the image digest so far: chunks [0, hashed) are in `whole` */
 	struct cli_sha256 whole, chunk;
+	/* the PUBLISH being received: a chunk streamed to the staging file */
+	bool rx_chunk;         /* a chunk is being received (begin() accepted it) */
+	bool rx_in_order;      /* it goes into `whole` (saved in `saved` first) */
+	bool rx_failed;        /* a write failed: not marked */
+	uint32_t rx_index;
+	uint64_t rx_off;       /* where the next piece goes in the staging file */
+	struct cli_sha256 saved;   /* `whole` before the chunk being received */
+	bool rx_big;           /* a manifest above FWG_MANIFEST_MAX: only hashed, then refused */
+	struct cli_sha256 rx_sha;
 	uint32_t hashed;
 	uint64_t unsynced;     /* bytes written since the last writeback start */
 	/* the last manifest refused (not retried until another one comes) */
@@ -121,10 +136,8 @@ static char *path_in(const char *dir, const char *name)
 static void send_status(struct dev *d)
 {
 	if(d->last_status == NULL || !d->connected) return;
-	int mid = 0;
-	int rc = mosquitto_publish_v5(d->mosq, &mid, d->status_topic, (int)strlen(d->last_status),
-			d->last_status, 1, true, NULL);
-	if(rc == MOSQ_ERR_SUCCESS){
+	uint16_t mid = 0;
+	if(mqttc_publish(d->mc, &mid, d->status_topic, d->last_status, strlen(d->last_status), 1, true) == 0){
 		d->status_mid = mid;
 		d->status_acked = false;
 	}
@@ -180,6 +193,8 @@ static void close_download(struct dev *d, bool remove_files)
 	unsubscribe_all(d);
 	cli_sha256_free(&d->whole);
 	cli_sha256_free(&d->chunk);
+	cli_sha256_free(&d->saved);
+	d->rx_chunk = false;
 	if(d->bin_fd >= 0) close(d->bin_fd);
 	if(d->bitmap_fd >= 0) close(d->bitmap_fd);
 	d->bin_fd = d->bitmap_fd = -1;
@@ -221,7 +236,7 @@ static void unsubscribe_all(struct dev *d)
 	if(d->active && d->sub_all && d->connected){
 		char topic[TOPIC_MAX];
 		all_topic(d, topic, sizeof(topic));
-		mosquitto_unsubscribe_v5(d->mosq, NULL, topic, NULL);
+		mqttc_unsubscribe(d->mc, NULL, topic);
 	}
 	d->sub_all = false;
 }
@@ -235,14 +250,14 @@ static void subscribe_more(struct dev *d)
 	if(!d->window_set && !d->no_sub_all && d->nhave == 0 && d->outstanding == 0 && d->m.nchunks <= SUB_ALL_MAX){
 		char topic[TOPIC_MAX];
 		all_topic(d, topic, sizeof(topic));
-		int rc = mosquitto_subscribe_v5(d->mosq, NULL, topic, 1, 0, NULL);
-		if(rc == MOSQ_ERR_SUCCESS){
+		char *one[1] = { topic };
+		if(mqttc_subscribe(d->mc, NULL, one, 1, 1) == 0){
 			d->sub_all = true;
 			memset(d->subscribed, 0xff, sizeof(d->subscribed));
 			d->outstanding = d->m.nchunks;
 			return;
 		}
-		cli_err("cannot subscribe to chunks: %s", mosquitto_strerror(rc));
+		cli_err("cannot subscribe to chunks: %s", mqttc_error(d->mc));
 	}
 	enum { BATCH = 32 };
 	char buf[BATCH][TOPIC_MAX];
@@ -258,8 +273,8 @@ static void subscribe_more(struct dev *d)
 			n++;
 		}
 		if(n == 0) break;
-		int rc = mosquitto_subscribe_multiple(d->mosq, NULL, n, topics, 1, 0, NULL);
-		if(rc != MOSQ_ERR_SUCCESS) cli_err("cannot subscribe to chunks: %s", mosquitto_strerror(rc));
+		if(mqttc_subscribe(d->mc, NULL, topics, n, 1) != 0)
+			cli_err("cannot subscribe to chunks: %s", mqttc_error(d->mc));
 		d->outstanding += (unsigned)n;
 	}
 }
@@ -268,7 +283,8 @@ static void resubscribe_chunk(struct dev *d, uint32_t i)
 {
 	char topic[TOPIC_MAX];
 	chunk_topic(d, i, topic, sizeof(topic));
-	mosquitto_subscribe_v5(d->mosq, NULL, topic, 1, 0, NULL);
+	char *one[1] = { topic };
+	mqttc_subscribe(d->mc, NULL, one, 1, 1);
 }
 
 /* No chunk for STALL_SECS while connected: the broker may have dropped some
@@ -498,57 +514,95 @@ static int progress_pct(struct dev *d)
 	return (int)((uint64_t)d->nhave * 100 / (d->m.nchunks ? d->m.nchunks : 1));
 }
 
-static void on_chunk(struct dev *d, const struct fwg_topic *t, const uint8_t *payload, size_t len)
+/* A chunk's PUBLISH begins (len: its payload length): stream it, or not.
+ * The next chunk of the running image digest goes into that digest only:
+ * one SHA-256 pass per byte. Its own digest is implied when the image
+ * digest matches the signed sha256 at the end, and checked (from the
+ * staging file) only if it does not: locate_bad_chunks(). A chunk out of
+ * order is checked against chunk_sha256 as it comes and read back into the
+ * image digest when the gap before it closes. Each piece is written at its
+ * offset in the staging file as it comes off the socket. */
+static enum mqttc_take chunk_begin(struct dev *d, const struct fwg_topic *t, uint32_t len)
 {
-	if(!d->active || t->sequence != d->m.sequence || len == 0) return; /* 0: the broker clearing */
-	if(t->index >= d->m.nchunks) return;
+	if(!d->active || t->sequence != d->m.sequence || len == 0) return MQTTC_DISCARD; /* 0: the broker clearing */
+	if(t->index >= d->m.nchunks) return MQTTC_DISCARD;
 	uint32_t i = (uint32_t)t->index;
-	if(bit_get(d->have, i)) return;                    /* already in the bitmap */
-	enum fwg_reason r = FWG_R_OK;
-	/* The next chunk of the running image digest? Then it goes into that
-	 * digest only: one SHA-256 pass per byte. Its own digest is implied when
-	 * the image digest matches the signed sha256 at the end, and checked
-	 * (from the staging file) only if it does not: locate_bad_chunks(). A
-	 * chunk out of order is checked against chunk_sha256 now and read back
-	 * into the image digest when the gap before it closes. */
-	bool in_order = i == d->hashed;
+	if(bit_get(d->have, i)) return MQTTC_DISCARD;      /* already in the bitmap */
 	if(len != fwg_manifest_chunk_len(&d->m, i)){
-		r = FWG_R_CHUNK_LENGTH;
-		in_order = false;
-	}else if(in_order){
-		cli_sha256_update(&d->whole, payload, len);
-	}else if(d->m.has_chunk_sha){
-		uint8_t md[FWG_SHA256_LEN];
-		fwg_sha256(payload, len, md);
-		if(!fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN)) r = FWG_R_CHUNK_DIGEST;
+		fail_chunk(d, i, FWG_R_CHUNK_LENGTH);
+		return MQTTC_DISCARD;
 	}
-	if(r != FWG_R_OK){
-		fail_chunk(d, i, r);
-		return;
+	d->rx_index = i;
+	d->rx_in_order = i == d->hashed;
+	d->rx_failed = false;
+	d->rx_off = (uint64_t)i * d->m.chunk_size;
+	if(d->rx_in_order){
+		/* a chunk cut off (connection lost) or not written must not stay
+		 * in the image digest: keep it as it was before this chunk */
+		if(cli_sha256_copy(&d->saved, &d->whole) != 0) d->rx_in_order = false;
 	}
+	if(!d->rx_in_order && d->m.has_chunk_sha && cli_sha256_init(&d->chunk) != 0){
+		cli_err("out of memory");
+		return MQTTC_DISCARD;
+	}
+	d->rx_chunk = true;
+	return MQTTC_STREAM;
+}
+
+static void chunk_data(struct dev *d, const uint8_t *p, size_t n)
+{
+	if(!d->rx_chunk || d->rx_failed) return;
+	if(d->rx_in_order) cli_sha256_update(&d->whole, p, n);
+	else if(d->m.has_chunk_sha) cli_sha256_update(&d->chunk, p, n);
 	size_t done = 0;
-	off_t off = (off_t)((uint64_t)i * d->m.chunk_size);
-	while(done < len){
-		ssize_t w = pwrite(d->bin_fd, payload + done, len - done, off + (off_t)done);
+	while(done < n){
+		ssize_t w = pwrite(d->bin_fd, p + done, n - done, (off_t)(d->rx_off + done));
 		if(w < 0 && errno == EINTR) continue;
 		if(w <= 0){
 			cli_err("cannot write '%s': %s", d->p_bin, strerror(errno));
-			if(in_order) d->hashed = HASHED_NONE;
-			return;   /* not marked: fetched again after a restart */
+			d->rx_failed = true;
+			return;
 		}
 		done += (size_t)w;
 	}
-	if(d->max_rate){
-		/* --max-rate: hold the loop so that the average stays under the rate */
-		if(d->rate_bytes == 0) d->rate_t0 = cli_mono();
-		d->rate_bytes += len;
-		double ahead = (double)d->rate_bytes / (double)d->max_rate - (cli_mono() - d->rate_t0);
-		if(ahead > 0){
-			if(ahead > 5) ahead = 5;
-			struct timespec ts = { (time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9) };
-			nanosleep(&ts, NULL);
+	d->rx_off += n;
+}
+
+/* --max-rate: hold the loop so that the average stays under the rate */
+static void rate_limit(struct dev *d, uint64_t len)
+{
+	if(d->rate_bytes == 0) d->rate_t0 = cli_mono();
+	d->rate_bytes += len;
+	double ahead = (double)d->rate_bytes / (double)d->max_rate - (cli_mono() - d->rate_t0);
+	if(ahead > 0){
+		if(ahead > 5) ahead = 5;
+		struct timespec ts = { (time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The chunk's payload is complete (ok) or was cut off. */
+static void chunk_end(struct dev *d, bool ok)
+{
+	if(!d->rx_chunk) return;
+	d->rx_chunk = false;
+	uint32_t i = d->rx_index;
+	bool in_order = d->rx_in_order;
+	if(!ok || d->rx_failed){
+		/* not marked: fetched again (after a reconnect, or a restart) */
+		if(in_order && cli_sha256_copy(&d->whole, &d->saved) != 0) d->hashed = HASHED_NONE;
+		return;
+	}
+	if(!in_order && d->m.has_chunk_sha){
+		uint8_t md[FWG_SHA256_LEN];
+		cli_sha256_final(&d->chunk, md);
+		if(!fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN)){
+			fail_chunk(d, i, FWG_R_CHUNK_DIGEST);
+			return;
 		}
 	}
+	uint64_t len = fwg_manifest_chunk_len(&d->m, i);
+	if(d->max_rate) rate_limit(d, len);
 #ifdef SYNC_FILE_RANGE_WRITE
 	d->unsynced += len;
 	if(d->unsynced >= WRITEBACK_BYTES){
@@ -704,7 +758,7 @@ static void on_manifest(struct dev *d, const uint8_t *raw, size_t len)
 }
 
 /* ---------------------------------------------------------- callbacks */
-static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags, const mosquitto_property *props)
+static void on_connack(void *ud, int rc)
 {
 	struct dev *d = ud;
 	if(rc != 0){
@@ -718,18 +772,13 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags, cons
 	d->outstanding = 0;
 	d->sub_all = false;
 	d->last_progress = cli_mono();
-	mosquitto_subscribe_v5(mosq, NULL, d->manifest_topic, 1, 0, NULL);
+	char *one[1] = { d->manifest_topic };
+	mqttc_subscribe(d->mc, NULL, one, 1, 1);
 	send_status(d);
 	/* chunks are subscribed again when the manifest arrives */
 }
 
-static void on_disconnect(struct mosquitto *mosq, void *ud, int rc, const mosquitto_property *props)
-{
-	struct dev *d = ud;
-	d->connected = false;
-}
-
-static void on_publish(struct mosquitto *mosq, void *ud, int mid, int reason, const mosquitto_property *props)
+static void on_puback(void *ud, uint16_t mid, int reason)
 {
 	struct dev *d = ud;
 	if(mid == d->status_mid){
@@ -738,18 +787,53 @@ static void on_publish(struct mosquitto *mosq, void *ud, int mid, int reason, co
 	}
 }
 
-static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *msg,
-		const mosquitto_property *props)
+/* An incoming PUBLISH: the manifest is buffered (at most FWG_MANIFEST_MAX
+ * bytes), a chunk streamed, anything else skipped. */
+static enum mqttc_take on_begin(void *ud, const char *topic, int qos, bool retain, uint32_t len)
 {
 	struct dev *d = ud;
 	struct fwg_topic t;
 	size_t plen = strlen(d->mq.prefix);
-	enum fwg_topic_kind k = fwg_topic_parse(d->mq.prefix, plen, msg->topic, &t);
-	if(msg->payloadlen < 0) return;
-	if(k == FWG_T_MANIFEST && !strcmp(msg->topic, d->manifest_topic))
-		on_manifest(d, msg->payload, (size_t)msg->payloadlen);
-	else if(k == FWG_T_CHUNK)
-		on_chunk(d, &t, msg->payload, (size_t)msg->payloadlen);
+	enum fwg_topic_kind k = fwg_topic_parse(d->mq.prefix, plen, topic, &t);
+	if(k == FWG_T_MANIFEST && !strcmp(topic, d->manifest_topic)){
+		if(len <= FWG_MANIFEST_MAX) return MQTTC_BUFFER;
+		/* too large to hold: hashed as it comes, to be refused once */
+		if(cli_sha256_init(&d->rx_sha) != 0) return MQTTC_DISCARD;
+		d->rx_big = true;
+		return MQTTC_STREAM;
+	}
+	if(k == FWG_T_CHUNK) return chunk_begin(d, &t, len);
+	return MQTTC_DISCARD;
+}
+
+static void on_data(void *ud, const uint8_t *p, size_t n)
+{
+	struct dev *d = ud;
+	if(d->rx_big) cli_sha256_update(&d->rx_sha, p, n);
+	else chunk_data(d, p, n);
+}
+
+/* A manifest above FWG_MANIFEST_MAX came whole: refused as the manifest
+ * rules refuse it (too_large), once per content. */
+static void big_manifest_end(struct dev *d, bool ok)
+{
+	d->rx_big = false;
+	if(!ok) return;
+	uint8_t sha[FWG_SHA256_LEN];
+	cli_sha256_final(&d->rx_sha, sha);
+	if(d->has_refused && fwg_ct_equal(sha, d->refused_sha, FWG_SHA256_LEN)) return;
+	refuse(d, sha, 0, NULL, FWG_R_TOO_LARGE, "the manifest breaks the rules of PROTOCOL §5");
+}
+
+static void on_end(void *ud, bool ok, const uint8_t *buf, size_t len)
+{
+	struct dev *d = ud;
+	if(buf != NULL){
+		if(ok) on_manifest(d, buf, len);
+		return;
+	}
+	if(d->rx_big) big_manifest_end(d, ok);
+	else chunk_end(d, ok);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -829,7 +913,7 @@ int device_main(int argc, char *argv[])
 	/* Without TLS the agent needs libcrypto for SHA-256 and P-256 only:
 	 * neither the OpenSSL configuration file nor the error strings (nothing
 	 * prints them) are loaded, which keeps them off the heap. With TLS,
-	 * libmosquitto sets OpenSSL up as usual (configuration, messages). */
+	 * libssl sets OpenSSL up as usual (configuration, messages). */
 	if(!d.mq.cafile && !d.mq.capath && !d.mq.cert && !d.mq.key)
 		OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
 				OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS, NULL);
@@ -869,21 +953,31 @@ int device_main(int argc, char *argv[])
 
 	char defid[256];
 	snprintf(defid, sizeof(defid), "fwgdev/%s/%s/%s", d.vendor, d.model, d.device);
-	d.mosq = cli_mqtt_new(&d.mq, defid, true, &d);
-	if(d.mosq == NULL) goto out;
-	mosquitto_connect_v5_callback_set(d.mosq, on_connect);
-	mosquitto_disconnect_v5_callback_set(d.mosq, on_disconnect);
-	mosquitto_publish_v5_callback_set(d.mosq, on_publish);
-	mosquitto_message_v5_callback_set(d.mosq, on_message);
-	/* PUBACKs and SUBSCRIBEs are small: do not let Nagle hold them until the
-	 * broker's delayed ACK (the broker waits for the PUBACKs to send more) */
-	mosquitto_int_option(d.mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	bool tls = d.mq.cafile || d.mq.capath || d.mq.cert || d.mq.key;
+	if(d.mq.port < 0) d.mq.port = tls ? 8883 : 1883;
+	struct mqttc_opts mo = {
+		.host = d.mq.host, .port = d.mq.port, .bind_address = d.mq.bind_address,
+		.client_id = d.mq.client_id ? d.mq.client_id : defid,
+		.username = d.mq.username, .password = d.mq.password, .keepalive = d.mq.keepalive,
+		.cafile = d.mq.cafile, .capath = d.mq.capath, .cert = d.mq.cert, .key = d.mq.key,
+		.insecure = d.mq.insecure,
+	};
+	/* PUBACKs and SUBSCRIBEs are small: the client sets TCP_NODELAY, so that
+	 * Nagle does not hold them until the broker's delayed ACK (the broker
+	 * waits for the PUBACKs to send more) */
+	struct mqttc_cb cb = {
+		.ud = &d, .buffer_max = FWG_MANIFEST_MAX,
+		.begin = on_begin, .data = on_data, .end = on_end,
+		.connack = on_connack, .puback = on_puback,
+	};
+	d.mc = mqttc_new(&mo, &cb);
+	if(d.mc == NULL) goto out;
 	fprintf(stderr, "fwguard device: %s/%s/%s, installed sequence %" PRIu64 ", broker %s:%d\n",
-			d.vendor, d.model, d.device, d.installed, d.mq.host, d.mq.port < 0 ? 1883 : d.mq.port);
+			d.vendor, d.model, d.device, d.installed, d.mq.host, d.mq.port);
 
 	double deadline = timeout ? cli_mono() + (double)timeout : 0;
 	double backoff = 0.5, done_at = 0;
-	bool need_connect = true, first = true;
+	bool need_connect = true;
 	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
 	while(!g_stop){
 		if(deadline && cli_mono() > deadline){
@@ -900,19 +994,10 @@ int device_main(int argc, char *argv[])
 			}
 		}
 		if(need_connect){
-			int r;
-			if(first){
-				r = mosquitto_connect_bind_v5(d.mosq, d.mq.host, d.mq.port < 0 ? 1883 : d.mq.port,
-						d.mq.keepalive, d.mq.bind_address, NULL);
-				first = false;
-			}else{
-				r = mosquitto_reconnect(d.mosq);
-			}
-			if(r != MOSQ_ERR_SUCCESS){
+			if(mqttc_connect(d.mc) != 0){
 				double wait = backoff * (0.5 + (double)(rand_r(&seed) % 1000) / 1000.0);
 				fprintf(stderr, "fwguard device: cannot connect to %s:%d (%s), retrying in %.1f s\n",
-						d.mq.host, d.mq.port < 0 ? 1883 : d.mq.port,
-						r == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(r), wait);
+						d.mq.host, d.mq.port, mqttc_error(d.mc), wait);
 				struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
 				nanosleep(&ts, NULL);   /* reconnect backoff */
 				backoff = backoff * 2 > (double)max_backoff ? (double)max_backoff : backoff * 2;
@@ -920,33 +1005,32 @@ int device_main(int argc, char *argv[])
 			}
 			need_connect = false;
 		}
-		int r = mosquitto_loop(d.mosq, 500, 1);
+		int r = mqttc_loop(d.mc, 500);
 		if(d.connected) backoff = 0.5;
 		check_stall(&d);
-		if(r != MOSQ_ERR_SUCCESS){
+		if(r != 0){
 			d.connected = false;
 			if(g_stop) break;
+			need_connect = true;
 			if(d.result >= 0) continue;
 			double wait = backoff * (0.5 + (double)(rand_r(&seed) % 1000) / 1000.0);
 			fprintf(stderr, "fwguard device: connection lost (%s), reconnecting in %.1f s\n",
-					r == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(r), wait);
+					mqttc_error(d.mc), wait);
 			struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
 			nanosleep(&ts, NULL);       /* reconnect backoff */
 			backoff = backoff * 2 > (double)max_backoff ? (double)max_backoff : backoff * 2;
-			need_connect = true;
 		}
 	}
 	rc = EXIT_OK;
 disconnect:
-	if(d.connected){
-		mosquitto_disconnect_v5(d.mosq, 0, NULL);
-		for(int i = 0; i < 20 && mosquitto_loop(d.mosq, 50, 1) == MOSQ_ERR_SUCCESS; i++)
-			;
+	if(d.mc && mqttc_open(d.mc)){
+		/* the PUBACKs owed have been sent as each message ended */
+		mqttc_disconnect(d.mc);
 	}
 out:
 	close_download(&d, false);
-	if(d.mosq) mosquitto_destroy(d.mosq);
-	mosquitto_lib_cleanup();
+	mqttc_destroy(d.mc);
+	cli_sha256_free(&d.rx_sha);
 	cli_pins_free(&d.pins);
 	free(d.last_status);
 	free(d.p_installed);

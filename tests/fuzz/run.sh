@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run libFuzzer targets for a bounded time each.
 #   tests/fuzz/run.sh TARGET|all SECONDS
-# Targets: manifest status topic tag tag_props trust state audit.
+# Targets: manifest status topic tag tag_props trust state audit mqttc.
 # Each target fuzzes tests/fuzz/corpus-work/<target>/ (git-ignored; the seeds
 # of tests/fuzz/corpus/<target>/ are copied in, what a run finds is kept for
 # the next run; FRESH=1 starts from the seeds only) with its dictionary.
@@ -14,7 +14,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-ALL="manifest status topic tag tag_props trust state audit"
+ALL="manifest status topic tag tag_props trust state audit mqttc"
 
 usage() { echo "usage: $0 TARGET|all SECONDS   (targets: $ALL)" >&2; exit 2; }
 [ $# -eq 2 ] || usage

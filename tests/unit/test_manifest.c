@@ -866,6 +866,49 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* A chunk_sha256 list in the plain form is read from the raw text (no cJSON
+ * nodes); any other spelling goes through cJSON. Both must give the same
+ * manifest and the same errors. */
+static const struct edit raw_list_edits[] = {
+	{ "\"chunk_sha256\"", "\"chunk\\u005fsha256\"", FWG_R_OK },             /* escaped name: cJSON */
+	{ "\"chunk_sha256\":[", "\"chunk_sha256\" :\n[ ", FWG_R_OK },            /* whitespace: raw */
+	{ "\"chunk_sha256\":[\"c4", "\"chunk_sha256\":[\"\\u0063\\u0034", FWG_R_OK }, /* escaped digit: cJSON */
+	{ "\"chunk_sha256\":[\"c4", "\"chunk_sha256\":[\"C4", FWG_R_DIGEST_INVALID },
+	{ "\"chunk_sha256\":[\"c4", "\"chunk_sha256\":[\"c", FWG_R_DIGEST_INVALID },
+	{ "\"chunk_sha256\":[", "\"chunk_sha256\":[,", FWG_R_JSON_INVALID },
+	{ "\"chunk_sha256\":[", "\"chunk_sha256\":[\"" SHA_C0 "\"],\"chunk_sha256\":[", FWG_R_MEMBER_DUPLICATE },
+	{ "\"chunk_sha256\":[", "\"chunk\\u005fsha256\":[],\"chunk_sha256\":[", FWG_R_MEMBER_DUPLICATE },
+	{ "\"chunk_sha256\":[", "\"x\":{\"chunk_sha256\":[]},\"chunk_sha256\":[", FWG_R_MEMBER_UNKNOWN },
+	{ "\"chunk_sha256\":[", "\"chunk_sha256\":[\"" SHA_C0 "\"]]],\"y\":[", FWG_R_JSON_INVALID },
+};
+
+START_TEST(raw_chunk_list)
+{
+	const struct edit *e = &raw_list_edits[_i];
+	size_t len, len0;
+	char *buf = edited(e->from, e->to, &len);
+	char *base = vec_slurp("manifest.json", &len0);
+	struct fwg_manifest m, m0;
+	enum fwg_reason r = fwg_manifest_parse((const uint8_t *)buf, len, VENDOR, MODEL, &m);
+	ck_assert_msg(r == e->want, "edit %d: got %s, want %s", _i, fwg_reason_str(r), fwg_reason_str(e->want));
+	ck_assert_int_eq(fwg_manifest_parse((const uint8_t *)base, len0, VENDOR, MODEL, &m0), FWG_R_OK);
+	if(r == FWG_R_OK){
+		/* the same fields, digests and signature result as the vector */
+		ck_assert(m.has_chunk_sha && m.n_chunk_sha == m0.n_chunk_sha);
+		ck_assert_mem_eq(m.chunk_sha, m0.chunk_sha, (size_t)m0.n_chunk_sha * FWG_SHA256_LEN);
+		ck_assert_uint_eq(m.sequence, m0.sequence);
+		ck_assert_mem_eq(m.sha256, m0.sha256, FWG_SHA256_LEN);
+		EVP_PKEY *k = vendor_pub();
+		ck_assert_int_eq(fwg_manifest_verify(&m, k), FWG_R_OK);
+		EVP_PKEY_free(k);
+		fwg_manifest_free(&m);
+	}
+	fwg_manifest_free(&m0);
+	free(buf);
+	free(base);
+}
+END_TEST
+
 static Suite *manifest_suite(void)
 {
 	Suite *s = suite_create("manifest");
@@ -878,6 +921,7 @@ static Suite *manifest_suite(void)
 	tcase_add_loop_test(tc, to_json_reproduces_vector, 0, N(base_vectors));
 	tcase_add_test(tc, chunk_len);
 	tcase_add_test(tc, copy_is_deep);
+	tcase_add_loop_test(tc, raw_chunk_list, 0, N(raw_list_edits));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("round_trip");
