@@ -219,8 +219,8 @@ PY
 fi
 fi
 if want heap && command -v valgrind >/dev/null; then
-	# device agent heap: a 64 KiB, a 1 MiB and a 16 MiB image, 64 KiB chunks (massif)
-	for n in 1 16 256; do
+	# device agent heap: a 64 KiB, a 1 MiB, a 16 MiB and a 64 MiB image (1024 chunks, the most a manifest may list), 64 KiB chunks (massif)
+	for n in 1 16 256 1024; do
 		seq[B]=$((seq[B] + 1))
 		d=$work/heap-$n
 		mkdir -p "$d/state"

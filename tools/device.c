@@ -19,10 +19,14 @@
  * MQTT is tools/mqttc.c (not libmosquitto): a chunk's payload is handed
  * over in pieces as it comes off the socket, each piece hashed and written
  * at its offset; the chunk is decided when its payload ends (the PUBACK
- * follows). Only the manifest is held whole (at most FWG_MANIFEST_MAX).
+ * follows). A manifest (at most FWG_MANIFEST_MAX) is written to
+ * incoming.manifest as it comes and checked from a read-only mapping of
+ * that file, so the agent's heap holds neither the image nor the manifest
+ * text (only the parsed fields and the chunk digests).
  *
  * State directory:
  *   installed.seq      the installed sequence (decimal), replaced atomically + fsync
+ *   incoming.manifest  a manifest being received (removed once checked)
  *   staging.manifest   the manifest being fetched (raw bytes)
  *   staging.bin        the image being assembled
  *   staging.bitmap     one bit per chunk present in staging.bin
@@ -37,6 +41,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <openssl/crypto.h>
@@ -85,7 +90,7 @@ struct dev {
 	int64_t skew;
 	unsigned window;
 	bool window_set;       /* --window given: always a window at a time */
-	char *p_installed, *p_manifest, *p_bin, *p_bitmap;
+	char *p_installed, *p_manifest, *p_bin, *p_bitmap, *p_incoming;
 	char manifest_topic[512], status_topic[512];
 	uint64_t installed;
 	/* the download in progress */
@@ -109,6 +114,9 @@ struct dev {
 	uint64_t rx_off;       /* where the next piece goes in the staging file */
 	struct cli_sha256 saved;   /* `whole` before the chunk being received */
 	bool rx_big;           /* a manifest above FWG_MANIFEST_MAX: only hashed, then refused */
+	int rx_fd;             /* >= 0: a manifest is being written to incoming.manifest */
+	bool rx_err;           /* ... and a write failed */
+	size_t rx_len, rx_got; /* ... its announced length, bytes written */
 	struct cli_sha256 rx_sha;
 	uint32_t hashed;
 	uint64_t unsynced;     /* bytes written since the last writeback start */
@@ -796,7 +804,18 @@ static enum mqttc_take on_begin(void *ud, const char *topic, int qos, bool retai
 	size_t plen = strlen(d->mq.prefix);
 	enum fwg_topic_kind k = fwg_topic_parse(d->mq.prefix, plen, topic, &t);
 	if(k == FWG_T_MANIFEST && !strcmp(topic, d->manifest_topic)){
-		if(len <= FWG_MANIFEST_MAX) return MQTTC_BUFFER;
+		if(len == 0) return MQTTC_DISCARD;        /* the broker clearing it */
+		if(len <= FWG_MANIFEST_MAX){
+			d->rx_fd = open(d->p_incoming, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if(d->rx_fd >= 0){
+				d->rx_err = false;
+				d->rx_len = len;
+				d->rx_got = 0;
+				return MQTTC_STREAM;
+			}
+			cli_err("cannot write '%s': %s", d->p_incoming, strerror(errno));
+			return MQTTC_BUFFER;    /* then in memory */
+		}
 		/* too large to hold: hashed as it comes, to be refused once */
 		if(cli_sha256_init(&d->rx_sha) != 0) return MQTTC_DISCARD;
 		d->rx_big = true;
@@ -809,8 +828,17 @@ static enum mqttc_take on_begin(void *ud, const char *topic, int qos, bool retai
 static void on_data(void *ud, const uint8_t *p, size_t n)
 {
 	struct dev *d = ud;
-	if(d->rx_big) cli_sha256_update(&d->rx_sha, p, n);
-	else chunk_data(d, p, n);
+	if(d->rx_fd >= 0){
+		if(!d->rx_err && cli_write_all(d->rx_fd, p, n) != 0){
+			cli_err("cannot write '%s': %s", d->p_incoming, strerror(errno));
+			d->rx_err = true;
+		}
+		d->rx_got += n;
+	}else if(d->rx_big){
+		cli_sha256_update(&d->rx_sha, p, n);
+	}else{
+		chunk_data(d, p, n);
+	}
 }
 
 /* A manifest above FWG_MANIFEST_MAX came whole: refused as the manifest
@@ -825,11 +853,35 @@ static void big_manifest_end(struct dev *d, bool ok)
 	refuse(d, sha, 0, NULL, FWG_R_TOO_LARGE, "the manifest breaks the rules of PROTOCOL §5");
 }
 
+/* A manifest written to incoming.manifest: checked from a read-only
+ * mapping (not copied to the heap), then the file is removed. */
+static void file_manifest_end(struct dev *d, bool ok)
+{
+	int fd = d->rx_fd;
+	size_t len = d->rx_got;
+	d->rx_fd = -1;
+	if(ok && !d->rx_err && len == d->rx_len && len > 0){
+		void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if(map != MAP_FAILED){
+			on_manifest(d, map, len);
+			munmap(map, len);
+		}else{
+			cli_err("cannot map '%s': %s", d->p_incoming, strerror(errno));
+		}
+	}
+	close(fd);
+	unlink(d->p_incoming);
+}
+
 static void on_end(void *ud, bool ok, const uint8_t *buf, size_t len)
 {
 	struct dev *d = ud;
 	if(buf != NULL){
 		if(ok) on_manifest(d, buf, len);
+		return;
+	}
+	if(d->rx_fd >= 0){
+		file_manifest_end(d, ok);
 		return;
 	}
 	if(d->rx_big) big_manifest_end(d, ok);
@@ -864,8 +916,12 @@ int device_main(int argc, char *argv[])
 	cli_mqtt_defaults(&d.mq);
 	d.window = DEFAULT_WINDOW;
 	d.skew = 300;
-	d.bin_fd = d.bitmap_fd = -1;
+	d.bin_fd = d.bitmap_fd = d.rx_fd = -1;
 	d.result = -1;
+	/* progress lines go out a line at a time, from a static buffer (stdio
+	 * would otherwise take 4 KiB of heap for a file or pipe) */
+	static char outbuf[256];
+	setvbuf(stdout, outbuf, _IOLBF, sizeof(outbuf));
 	d.status_mid = -1;
 	uint64_t timeout = 0, window = DEFAULT_WINDOW, skew = 300, max_backoff = 30;
 	int c, rc = EXIT_USAGE;
@@ -940,7 +996,11 @@ int device_main(int argc, char *argv[])
 	d.p_manifest = path_in(d.statedir, "staging.manifest");
 	d.p_bin = path_in(d.statedir, "staging.bin");
 	d.p_bitmap = path_in(d.statedir, "staging.bitmap");
-	if(!d.p_installed || !d.p_manifest || !d.p_bin || !d.p_bitmap){ cli_err("out of memory"); goto out; }
+	d.p_incoming = path_in(d.statedir, "incoming.manifest");
+	if(!d.p_installed || !d.p_manifest || !d.p_bin || !d.p_bitmap || !d.p_incoming){
+		cli_err("out of memory");
+		goto out;
+	}
 	d.installed = read_installed(&d);
 	if(d.installed == UINT64_MAX) goto out;
 
@@ -1036,6 +1096,11 @@ out:
 	free(d.p_installed);
 	free(d.p_manifest);
 	free(d.p_bin);
+	if(d.rx_fd >= 0){
+		close(d.rx_fd);
+		unlink(d.p_incoming);
+	}
 	free(d.p_bitmap);
+	free(d.p_incoming);
 	return rc;
 }
