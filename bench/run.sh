@@ -1,6 +1,6 @@
 #!/bin/bash
 # fwguard performance bench: one command, under 10 minutes, prints the table.
-#   bench/run.sh [--rounds N (5)] [--quick] [--only cells,e2e,acl,heap]
+#   bench/run.sh [--rounds N (7)] [--quick] [--only cells,e2e,acl,heap]
 # Starts two brokers side by side on loopback — A: bare Mosquitto, B: Mosquitto
 # with fwguard — pinned to one core (BENCH_BROKER_CPU, 0), the load generator
 # (bench/fwg_load, the device agents, mosquitto_sub) pinned to another
@@ -15,7 +15,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${FWG_BUILD_DIR:-$top/build}
-rounds=5 quick=0 only=cells,e2e,acl,heap
+rounds=7 quick=0 only=cells,e2e,acl,heap
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) rounds=$2; shift 2 ;;
@@ -62,10 +62,12 @@ echo "bench: A = bare mosquitto (pid ${pid[A]}, :$port_a), B = mosquitto + fwgua
 FW="--fw --sign-key $work/keys/vendor-sign.pem --vendor-ecdh $work/keys/vendor-ecdh.pem --broker-pub $work/keys/broker-ecdh.pem.pub.b64"
 LOAD="taskset -c $lcpu $FWG_LOAD run --json --pub-user acme-deploy --sub-user acme/thermo-x1/dev%d --timeout 60"
 
-# cell NAME ROUND BROKER [fwg_load options]: one run, one JSON line
-cell() {
+# cell1 NAME ROUND BROKER [fwg_load options]: one run, one JSON line
+cell1() {
 	name=$1 round=$2 b=$3
 	shift 3
+	# BENCH_CELLS="plain_q0 fw64k_1": only these cells
+	if [ -n "${BENCH_CELLS:-}" ]; then case " $BENCH_CELLS " in *" $name "*) ;; *) return 0 ;; esac; fi
 	extra=()
 	case " $* " in *" --fw "*|*" $FW "*) seq[$b]=$((seq[$b] + 1)); extra=(--sequence "${seq[$b]}") ;; esac
 	# the broker's CPU share over the measured run comes from fwg_load (--broker-pid)
@@ -77,20 +79,27 @@ cell() {
 
 # The cells. Counts bound each run to about 1-2 s; --duration caps it.
 if [ $quick = 1 ]; then k=4; else k=1; fi
+# cell NAME ROUND [fwg_load options]: the run on both brokers, back to back
+# in this round's order, so that the pair shares the machine's state of the
+# moment (drift between the two runs of a pair is what the ratio would
+# otherwise measure)
+cell() {
+	for b in $order; do cell1 "$1" "$2" "$b" "${@:3}"; done
+}
 cells() {
-	r=$1 b=$2
-	cell plain_q0 "$r" "$b" --topic bench/q0 --size 1024 --qos 0 --count $((200000 / k)) --e2e-window 256 --duration 2.5
-	cell plain_q1 "$r" "$b" --topic bench/q1 --size 1024 --qos 1 --count $((60000 / k)) --window 64 --e2e-window 256 --duration 2.5
-	cell fw64k_50 "$r" "$b" $FW --subs 50 --chunk-size 65536 --nchunks 256 --count $((768 / k)) --window 16 --e2e-window 16 --duration 3
-	cell fw64k_1 "$r" "$b" $FW --subs 1 --chunk-size 65536 --nchunks 256 --count $((8192 / k)) --window 32 --e2e-window 32 --duration 2.5
+	r=$1
+	cell plain_q0 "$r" --topic bench/q0 --size 1024 --qos 0 --count $((200000 / k)) --e2e-window 256 --duration 2.5
+	cell plain_q1 "$r" --topic bench/q1 --size 1024 --qos 1 --count $((60000 / k)) --window 64 --e2e-window 256 --duration 2.5
+	cell fw64k_50 "$r" $FW --subs 50 --chunk-size 65536 --nchunks 256 --count $((768 / k)) --window 16 --e2e-window 16 --duration 3
+	cell fw64k_1 "$r" $FW --subs 1 --chunk-size 65536 --nchunks 256 --count $((8192 / k)) --window 32 --e2e-window 32 --duration 2.5
 	# payload-size sweep for the plot (firmware chunks, 1 subscriber)
-	cell fw4k_1 "$r" "$b" $FW --subs 1 --chunk-size 4096 --nchunks 1024 --count $((40960 / k)) --window 64 --e2e-window 64 --duration 2
-	cell fw16k_1 "$r" "$b" $FW --subs 1 --chunk-size 16384 --nchunks 1024 --count $((20480 / k)) --window 64 --e2e-window 64 --duration 2
-	cell fw256k_1 "$r" "$b" $FW --subs 1 --chunk-size 262144 --nchunks 64 --count $((2048 / k)) --window 16 --e2e-window 16 --duration 2
-	cell fw1m_1 "$r" "$b" $FW --subs 1 --chunk-size 1048576 --nchunks 16 --count $((512 / k)) --window 8 --e2e-window 8 --duration 2
-	cell plain4k_1 "$r" "$b" --topic bench/p4k --size 4096 --qos 1 --count $((40960 / k)) --window 64 --e2e-window 64 --duration 2
-	cell plain64k_1 "$r" "$b" --topic bench/p64k --size 65536 --qos 1 --count $((8192 / k)) --window 32 --e2e-window 32 --duration 2
-	cell plain1m_1 "$r" "$b" --topic bench/p1m --size 1048576 --qos 1 --count $((512 / k)) --window 8 --e2e-window 8 --duration 2
+	cell fw4k_1 "$r" $FW --subs 1 --chunk-size 4096 --nchunks 1024 --count $((40960 / k)) --window 64 --e2e-window 64 --duration 2
+	cell fw16k_1 "$r" $FW --subs 1 --chunk-size 16384 --nchunks 1024 --count $((20480 / k)) --window 64 --e2e-window 64 --duration 2
+	cell fw256k_1 "$r" $FW --subs 1 --chunk-size 262144 --nchunks 64 --count $((2048 / k)) --window 16 --e2e-window 16 --duration 2
+	cell fw1m_1 "$r" $FW --subs 1 --chunk-size 1048576 --nchunks 16 --count $((512 / k)) --window 8 --e2e-window 8 --duration 2
+	cell plain4k_1 "$r" --topic bench/p4k --size 4096 --qos 1 --count $((40960 / k)) --window 64 --e2e-window 64 --duration 2
+	cell plain64k_1 "$r" --topic bench/p64k --size 65536 --qos 1 --count $((8192 / k)) --window 32 --e2e-window 32 --duration 2
+	cell plain1m_1 "$r" --topic bench/p1m --size 1048576 --qos 1 --count $((512 / k)) --window 8 --e2e-window 8 --duration 2
 }
 
 # e2e ROUND BROKER STORE: a 16 MiB image (256 x 64 KiB) to 50 receivers,
@@ -191,7 +200,7 @@ for r in $(seq 1 "$rounds"); do
 	# and on the load core, where the device agents hash (the e2e floor)
 	h=$(taskset -c "$lcpu" "$FWG_LOAD" hash --size 65536 --reps 1000)
 	echo "{\"cell\":\"sha256_64k_load\",\"broker\":\"-\",\"round\":$r,${h#\{}" >> "$res"
-	if want cells; then for b in $order; do cells "$r" "$b"; done; fi
+	if want cells; then cells "$r"; fi
 	if want e2e; then
 		for store in disk tmpfs; do for b in $order; do e2e "$r" "$b" $store; done; done
 	fi
