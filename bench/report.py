@@ -154,8 +154,9 @@ if acl:
 heap = [r for r in rows if r.get("cell") == "device_heap"]
 for h in heap:
     lim = h["chunk_size"] + 65536
-    P("| device agent peak heap, %d MiB image, %d KiB chunks (massif, heap + allocator overhead) | - | %d KiB | - | <= %d KiB | %s | - | - | - | - |" % (
-        h["image_bytes"] >> 20, h["chunk_size"] >> 10, h["peak_heap_bytes"] >> 10, lim >> 10,
+    size = ("%d MiB" % (h["image_bytes"] >> 20)) if h["image_bytes"] >= 1 << 20 else ("%d KiB" % (h["image_bytes"] >> 10))
+    P("| device agent peak heap, %s image, %d KiB chunks (massif, heap + allocator overhead) | - | %d KiB | - | <= %d KiB | %s | - | - | - | - |" % (
+        size, h["chunk_size"] >> 10, h["peak_heap_bytes"] >> 10, lim >> 10,
         "yes" if h["peak_heap_bytes"] <= lim else "**no**"))
 
 P("")
