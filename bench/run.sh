@@ -175,17 +175,18 @@ a, z = cpus(st0), cpus(";".join(l for l in open("/proc/stat").read().splitlines(
 hz = os.sysconf("SC_CLK_TCK")
 def busy(c): return sum(z[c][i] - a[c][i] for i in (0, 1, 2, 5, 6)) / hz
 def iowait(c): return (z[c][4] - a[c][4]) / hz
-print("%.3f %d %.2f %.2f %.2f" % (wall, n - len(left), busy(lcpu), busy(bcpu), iowait(lcpu)))
+def kernel(c): return sum(z[c][i] - a[c][i] for i in (2, 5, 6)) / hz
+print("%.3f %d %.2f %.2f %.2f %.2f" % (wall, n - len(left), busy(lcpu), busy(bcpu), iowait(lcpu), kernel(lcpu)))
 PY
 )
 	wait $lpid || true
 	for p in $dev_pids; do kill "$p" 2>/dev/null || true; done
 	for p in $dev_pids; do wait "$p" 2>/dev/null || true; done
 	dev_pids=''
-	read -r secs ok lbusy bbusy liow <<< "$secs"
-	echo "{\"cell\":\"e2e16m_50_$store\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow}" >> "$res"
-	printf '  %-20s %s %8.3f s, %d/%d receivers complete; busy s: load core %.2f, broker core %.2f; iowait %.2f\n' \
-		"e2e16m_50_$store" "$b" "$secs" "$ok" $n "$lbusy" "$bbusy" "$liow" >&2
+	read -r secs ok lbusy bbusy liow lkern <<< "$secs"
+	echo "{\"cell\":\"e2e16m_50_$store\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow,\"load_cpu_kernel_s\":$lkern}" >> "$res"
+	printf '  %-20s %s %8.3f s, %d/%d receivers complete; busy s: load core %.2f (kernel %.2f), broker core %.2f; iowait %.2f\n' \
+		"e2e16m_50_$store" "$b" "$secs" "$ok" $n "$lbusy" "$lkern" "$bbusy" "$liow" >&2
 	[ "$ok" -eq $n ] || { echo "bench: e2e on $b: only $ok of $n receivers complete (files in $d)" >&2; FWG_KEEP=1; exit 1; }
 	rm -rf "$d"
 }
