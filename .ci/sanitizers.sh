@@ -7,6 +7,8 @@
 #                               under valgrind memcheck
 # tests/integration/lib.sh fails a test on any sanitizer report in the
 # broker's stderr, or on a valgrind error / definite leak in fwguard's code.
+# In asan mode the device agent's tests against bare brokers run as well,
+# with the fwguard executable built with ASan+UBSan.
 #   .ci/sanitizers.sh MODE [BUILD_DIR] [meson test args...]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,3 +56,19 @@ esac
 export FWG_BROKER_ENV FWG_BROKER_WRAP FWG_TIME_SCALE
 ninja -C "$build"
 meson test -C "$build" --suite integration --suite fault --timeout-multiplier "$mult" --print-errorlogs "$@"
+if [ "$mode" = asan ] && [ $# -eq 0 ]; then
+	# The device agent (tools/fwguard, built with ASan+UBSan here) against
+	# bare brokers and a fake one: every sanitizer report goes to a file, and
+	# any file fails the run (a test that expects the agent to fail would
+	# not notice an abort).
+	rep=$(mktemp -d)
+	ASAN_OPTIONS="log_path=$rep/asan:detect_leaks=1:abort_on_error=1" \
+	UBSAN_OPTIONS="log_path=$rep/ubsan:print_stacktrace=1:halt_on_error=1" \
+		meson test -C "$build" cli_bare cli_mqtt_hostile cli_tls --timeout-multiplier "$mult" --print-errorlogs
+	if [ -n "$(ls -A "$rep")" ]; then
+		cat "$rep"/* >&2
+		echo "sanitizers.sh: sanitizer reports from the fwguard CLI (above)" >&2
+		exit 1
+	fi
+	rm -rf "$rep"
+fi
