@@ -866,7 +866,12 @@ static void file_manifest_end(struct dev *d, bool ok)
 			on_manifest(d, map, len);
 			munmap(map, len);
 		}else{
-			cli_err("cannot map '%s': %s", d->p_incoming, strerror(errno));
+			/* a file system without mmap: read it into memory instead */
+			uint8_t *buf = NULL;
+			size_t got = 0;
+			if(cli_read_file(d->p_incoming, FWG_MANIFEST_MAX, &buf, &got) == 0 && got == len)
+				on_manifest(d, buf, got);   /* (cli_read_file names its own errors) */
+			free(buf);
 		}
 	}
 	close(fd);
