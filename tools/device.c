@@ -106,17 +106,19 @@ struct dev {
 	double last_progress;  /* cli_mono() of the last chunk stored (or the start) */
 	/* the image digest so far: chunks [0, hashed) are in `whole` */
 	struct cli_sha256 whole, chunk;
-	/* the PUBLISH being received: a chunk streamed to the staging file */
-	bool rx_chunk;         /* a chunk is being received (begin() accepted it) */
+	/* what the PUBLISH being received is (begin() said STREAM for it) */
+	enum { RX_NONE, RX_CHUNK, RX_MANIFEST, RX_MANIFEST_BIG } rx;
+	/* RX_CHUNK: streamed to the staging file */
 	bool rx_in_order;      /* it goes into `whole` (saved in `saved` first) */
 	bool rx_failed;        /* a write failed: not marked */
 	uint32_t rx_index;
 	uint64_t rx_off;       /* where the next piece goes in the staging file */
 	struct cli_sha256 saved;   /* `whole` before the chunk being received */
-	bool rx_big;           /* a manifest above FWG_MANIFEST_MAX: only hashed, then refused */
-	int rx_fd;             /* >= 0: a manifest is being written to incoming.manifest */
-	bool rx_err;           /* ... and a write failed */
-	size_t rx_len, rx_got; /* ... its announced length, bytes written */
+	/* RX_MANIFEST: written to incoming.manifest */
+	int rx_fd;
+	bool rx_err;           /* a write failed */
+	size_t rx_len, rx_got; /* its announced length, bytes written */
+	/* RX_MANIFEST_BIG: above FWG_MANIFEST_MAX, only hashed, then refused */
 	struct cli_sha256 rx_sha;
 	uint32_t hashed;
 	uint64_t unsynced;     /* bytes written since the last writeback start */
@@ -202,7 +204,7 @@ static void close_download(struct dev *d, bool remove_files)
 	cli_sha256_free(&d->whole);
 	cli_sha256_free(&d->chunk);
 	cli_sha256_free(&d->saved);
-	d->rx_chunk = false;
+	if(d->rx == RX_CHUNK) d->rx = RX_NONE;
 	if(d->bin_fd >= 0) close(d->bin_fd);
 	if(d->bitmap_fd >= 0) close(d->bitmap_fd);
 	d->bin_fd = d->bitmap_fd = -1;
@@ -402,11 +404,9 @@ static bool locate_bad_chunks(struct dev *d)
 {
 	bool any = false;
 	for(uint32_t i = 0; i < d->m.nchunks; i++){
-		struct cli_sha256 c = { 0 };
 		uint8_t md[FWG_SHA256_LEN];
-		bool bad = cli_sha256_init(&c) != 0 || hash_from_file(d, i, &c, NULL) != 0 ||
-			(cli_sha256_final(&c, md), !fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN));
-		cli_sha256_free(&c);
+		bool bad = cli_sha256_init(&d->chunk) != 0 || hash_from_file(d, i, &d->chunk, NULL) != 0 ||
+			(cli_sha256_final(&d->chunk, md), !fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN));
 		if(!bad) continue;
 		any = true;
 		bit_clr(d->have, i);
@@ -553,13 +553,13 @@ static enum mqttc_take chunk_begin(struct dev *d, const struct fwg_topic *t, uin
 		cli_err("out of memory");
 		return MQTTC_DISCARD;
 	}
-	d->rx_chunk = true;
+	d->rx = RX_CHUNK;
 	return MQTTC_STREAM;
 }
 
 static void chunk_data(struct dev *d, const uint8_t *p, size_t n)
 {
-	if(!d->rx_chunk || d->rx_failed) return;
+	if(d->rx_failed) return;
 	if(d->rx_in_order) cli_sha256_update(&d->whole, p, n);
 	else if(d->m.has_chunk_sha) cli_sha256_update(&d->chunk, p, n);
 	size_t done = 0;
@@ -592,8 +592,6 @@ static void rate_limit(struct dev *d, uint64_t len)
 /* The chunk's payload is complete (ok) or was cut off. */
 static void chunk_end(struct dev *d, bool ok)
 {
-	if(!d->rx_chunk) return;
-	d->rx_chunk = false;
 	uint32_t i = d->rx_index;
 	bool in_order = d->rx_in_order;
 	if(!ok || d->rx_failed){
@@ -795,8 +793,9 @@ static void on_puback(void *ud, uint16_t mid, int reason)
 	}
 }
 
-/* An incoming PUBLISH: the manifest is buffered (at most FWG_MANIFEST_MAX
- * bytes), a chunk streamed, anything else skipped. */
+/* An incoming PUBLISH: the manifest written to incoming.manifest (at most
+ * FWG_MANIFEST_MAX bytes; a larger one only hashed), a chunk streamed to the
+ * staging file, anything else skipped. */
 static enum mqttc_take on_begin(void *ud, const char *topic, int qos, bool retain, uint32_t len)
 {
 	struct dev *d = ud;
@@ -808,6 +807,7 @@ static enum mqttc_take on_begin(void *ud, const char *topic, int qos, bool retai
 		if(len <= FWG_MANIFEST_MAX){
 			d->rx_fd = open(d->p_incoming, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 			if(d->rx_fd >= 0){
+				d->rx = RX_MANIFEST;
 				d->rx_err = false;
 				d->rx_len = len;
 				d->rx_got = 0;
@@ -818,7 +818,7 @@ static enum mqttc_take on_begin(void *ud, const char *topic, int qos, bool retai
 		}
 		/* too large to hold: hashed as it comes, to be refused once */
 		if(cli_sha256_init(&d->rx_sha) != 0) return MQTTC_DISCARD;
-		d->rx_big = true;
+		d->rx = RX_MANIFEST_BIG;
 		return MQTTC_STREAM;
 	}
 	if(k == FWG_T_CHUNK) return chunk_begin(d, &t, len);
@@ -828,16 +828,22 @@ static enum mqttc_take on_begin(void *ud, const char *topic, int qos, bool retai
 static void on_data(void *ud, const uint8_t *p, size_t n)
 {
 	struct dev *d = ud;
-	if(d->rx_fd >= 0){
+	switch(d->rx){
+	case RX_CHUNK:
+		chunk_data(d, p, n);
+		break;
+	case RX_MANIFEST:
 		if(!d->rx_err && cli_write_all(d->rx_fd, p, n) != 0){
 			cli_err("cannot write '%s': %s", d->p_incoming, strerror(errno));
 			d->rx_err = true;
 		}
 		d->rx_got += n;
-	}else if(d->rx_big){
+		break;
+	case RX_MANIFEST_BIG:
 		cli_sha256_update(&d->rx_sha, p, n);
-	}else{
-		chunk_data(d, p, n);
+		break;
+	case RX_NONE:
+		break;
 	}
 }
 
@@ -845,7 +851,6 @@ static void on_data(void *ud, const uint8_t *p, size_t n)
  * rules refuse it (too_large), once per content. */
 static void big_manifest_end(struct dev *d, bool ok)
 {
-	d->rx_big = false;
 	if(!ok) return;
 	uint8_t sha[FWG_SHA256_LEN];
 	cli_sha256_final(&d->rx_sha, sha);
@@ -885,12 +890,14 @@ static void on_end(void *ud, bool ok, const uint8_t *buf, size_t len)
 		if(ok) on_manifest(d, buf, len);
 		return;
 	}
-	if(d->rx_fd >= 0){
-		file_manifest_end(d, ok);
-		return;
+	int rx = d->rx;
+	d->rx = RX_NONE;
+	switch(rx){
+	case RX_CHUNK: chunk_end(d, ok); break;
+	case RX_MANIFEST: file_manifest_end(d, ok); break;
+	case RX_MANIFEST_BIG: big_manifest_end(d, ok); break;
+	default: break;
 	}
-	if(d->rx_big) big_manifest_end(d, ok);
-	else chunk_end(d, ok);
 }
 
 /* ---------------------------------------------------------------- main */

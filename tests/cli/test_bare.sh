@@ -121,6 +121,11 @@ t_short_chunk() {
 	head -c 100 "$T/new.bin" > "$T/short"; put_retained "$BASE/chunk/74/3" "$T/short"
 	agent; expect_refused chunk_length
 }
+t_big_manifest() {
+	# above FWG_MANIFEST_MAX (80 KiB): only hashed as it streams, then refused
+	python3 -c 'import sys; sys.stdout.write("{\"pad\":\"" + "x" * 90000 + "\"}")' > "$T/big.json"
+	put_retained "$BASE/manifest" "$T/big.json"; agent; expect_refused payload_too_large
+}
 t_then_good() {
 	head -c 65536 /dev/urandom > "$T/new.bin"
 	sign "$T/new.bin" 80 "$T/m.json" --chunk-size $CS || return 1
@@ -143,5 +148,6 @@ run_case "a tampered chunk: refetched once, then refused (chunk_digest_mismatch)
 run_case "a bad chunk found by the image digest: fetched again, installs when the copy is good" t_bad_chunk_then_good
 run_case "chunks whose whole-image digest differs: refused (image_digest_mismatch)" t_image_digest
 run_case "a chunk of the wrong length: refused (chunk_length)" t_short_chunk
+run_case "a manifest above 80 KiB: refused (payload_too_large)" t_big_manifest
 run_case "afterwards a good update still installs" t_then_good
 finish
