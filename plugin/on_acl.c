@@ -322,11 +322,10 @@ int fwg_acl__check(int event, void *event_data, void *userdata)
 		return strcmp(rest, "/response") ? MOSQ_ERR_ACL_DENIED : MOSQ_ERR_SUCCESS;
 	}
 	/* Every publish and every delivery on an ordinary topic comes through
-	 * here: one byte tells most of them apart from the firmware namespace
-	 * (the prefix is never empty; its full comparison is the topic
-	 * parser's). Subscriptions are filters ("#" reaches the namespace) and
-	 * take the long way. */
-	if(ed->topic[0] != p->cfg.prefix[0] && (ed->access == MOSQ_ACL_READ || ed->access == MOSQ_ACL_WRITE))
+	 * here: one byte tells most of them apart from the firmware namespace.
+	 * Subscriptions are filters ("#" reaches the namespace) and take the
+	 * long way. */
+	if(!fwg_topic_maybe_inside(p->cfg.prefix, ed->topic) && (ed->access == MOSQ_ACL_READ || ed->access == MOSQ_ACL_WRITE))
 		return fwg_acl__other(p);
 	switch(ed->access){
 		case MOSQ_ACL_READ: return fwg_acl__read(p, ed);

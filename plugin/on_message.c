@@ -158,7 +158,7 @@ int fwg_message__on(int event, void *event_data, void *userdata)
 		&& pd->payload == ed->payload && pd->payloadlen == ed->payloadlen;
 	if(!match && pd->kind != FWG_PEND_NONE) fwg_plugin__settle(p);
 
-	if(ed->topic[0] != p->cfg.prefix[0]) return MOSQ_ERR_SUCCESS;   /* outside the namespace */
+	if(!fwg_topic_maybe_inside(p->cfg.prefix, ed->topic)) return MOSQ_ERR_SUCCESS;
 	t.kind = fwg_topic_parse(p->cfg.prefix, p->cfg.prefix_len, ed->topic, &t);
 	if(t.kind == FWG_T_OUTSIDE) return MOSQ_ERR_SUCCESS;
 	if(!match) return fwg_message__unchecked(p, ed, &t);

@@ -25,6 +25,14 @@ struct fwg_topic {
 /* <vendor>, <model>, <device>: 1-64 of [A-Za-z0-9._-], not "." or "..". */
 bool fwg_id_valid(const char *s, size_t n);
 
+/* false: topic cannot be under prefix (its first byte differs; prefix is
+ * never empty), so fwg_topic_parse would say FWG_T_OUTSIDE. A one-byte test
+ * for the broker's hot paths, where most topics are ordinary ones. */
+static inline bool fwg_topic_maybe_inside(const char *prefix, const char *topic)
+{
+	return topic[0] == prefix[0];
+}
+
 /* Parse a topic name (no wildcards allowed: a name with + or # under the
  * prefix is FWG_T_INVALID). prefix is e.g. "fw" (may have several levels). */
 enum fwg_topic_kind fwg_topic_parse(const char *prefix, size_t prefix_len,

@@ -42,6 +42,21 @@ START_TEST(test_id_valid)
 }
 END_TEST
 
+/* the hot-path pre-check never sends a topic of the namespace the short way */
+START_TEST(test_maybe_inside)
+{
+	static const char *topics[] = { "fw/acme/thermo-x1/manifest", "fw/acme/thermo-x1/chunk/1/0", "fw",
+		"fwx/a", "f", "bench/q0", "", "$SYS/broker/uptime", "Fw/acme/thermo-x1/manifest" };
+	for(size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++){
+		enum fwg_topic_kind k = fwg_topic_parse("fw", 2, topics[i], NULL);
+		if(!fwg_topic_maybe_inside("fw", topics[i])) ck_assert_int_eq(k, FWG_T_OUTSIDE);
+	}
+	ck_assert(!fwg_topic_maybe_inside("fw", "bench/q0"));
+	ck_assert(fwg_topic_maybe_inside("fw", "fw/acme/thermo-x1/manifest"));
+	ck_assert(fwg_topic_maybe_inside("fw/v1", "fw/v1/acme/thermo-x1/manifest"));
+}
+END_TEST
+
 START_TEST(test_manifest)
 {
 	struct fwg_topic t;
@@ -412,6 +427,7 @@ static Suite *topic_suite(void)
 	tcase_add_test(tf, test_filter_mixed);
 	tcase_add_test(tf, test_filter_inside);
 	tcase_add_test(tf, test_filter_shared);
+	tcase_add_test(tf, test_maybe_inside);
 	suite_add_tcase(s, tf);
 	return s;
 }
