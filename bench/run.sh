@@ -115,8 +115,11 @@ cells() {
 # storage costs only its page-cache copy, as if each had its own flash).
 # Also recorded: the busy time of the load core and of the broker core
 # (/proc/stat: user+nice+system+irq+softirq) and the load core's iowait.
+# RB (optional): the agents' --read-buffer in KiB; the cell is then
+# e2e16m_50_<store>_rb<RB>k (A runs the same mosquitto_sub as ever).
 e2e() {
-	r=$1 b=$2 store=$3 n=50
+	r=$1 b=$2 store=$3 rb=${4:-} n=50
+	name=e2e16m_50_$store${rb:+_rb${rb}k}
 	seq[$b]=$((seq[$b] + 1))
 	s=${seq[$b]}
 	if [ "$store" = tmpfs ]; then d=$shm/e2e-$b-$r; else d=$work/e2e-$b-$r; fi
@@ -132,7 +135,7 @@ e2e() {
 			echo $((s - 1)) > "$d/dev$i/installed.seq"
 			taskset -c "$lcpu" "$FWG_CLI" device -h 127.0.0.1 -p "${port[$b]}" --vendor acme --model thermo-x1 \
 				--device "dev$i" --pin "$work/keys/vendor-sign.pem.pub.b64" --state-dir "$d/dev$i" \
-				--target "$d/dev$i/fw.bin" --timeout 90 > "$d/dev$i.log" 2>&1 &
+				--target "$d/dev$i/fw.bin" --timeout 90 ${rb:+--read-buffer $((rb * 1024))} > "$d/dev$i.log" 2>&1 &
 		fi
 		dev_pids="$dev_pids $!"
 	done
@@ -184,9 +187,9 @@ PY
 	for p in $dev_pids; do wait "$p" 2>/dev/null || true; done
 	dev_pids=''
 	read -r secs ok lbusy bbusy liow lkern <<< "$secs"
-	echo "{\"cell\":\"e2e16m_50_$store\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow,\"load_cpu_kernel_s\":$lkern}" >> "$res"
+	echo "{\"cell\":\"$name\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow,\"load_cpu_kernel_s\":$lkern}" >> "$res"
 	printf '  %-20s %s %8.3f s, %d/%d receivers complete; busy s: load core %.2f (kernel %.2f), broker core %.2f; iowait %.2f\n' \
-		"e2e16m_50_$store" "$b" "$secs" "$ok" $n "$lbusy" "$lkern" "$bbusy" "$liow" >&2
+		"$name" "$b" "$secs" "$ok" $n "$lbusy" "$lkern" "$bbusy" "$liow" >&2
 	[ "$ok" -eq $n ] || { echo "bench: e2e on $b: only $ok of $n receivers complete (files in $d)" >&2; FWG_KEEP=1; exit 1; }
 	rm -rf "$d"
 }
@@ -203,7 +206,10 @@ for r in $(seq 1 "$rounds"); do
 	echo "{\"cell\":\"sha256_64k_load\",\"broker\":\"-\",\"round\":$r,${h#\{}" >> "$res"
 	if want cells; then cells "$r"; fi
 	if want e2e; then
-		for store in disk tmpfs; do for b in $order; do e2e "$r" "$b" $store; done; done
+		for store in ${BENCH_STORES:-disk tmpfs}; do for b in $order; do e2e "$r" "$b" $store; done; done
+		# the agents with a 64 KiB read buffer (one chunk per read): the
+		# other side of the heap target (see the heap cell)
+		if [ -z "${BENCH_STORES:-}" ]; then for b in $order; do e2e "$r" "$b" tmpfs 64; done; fi
 	fi
 done
 
@@ -230,23 +236,28 @@ fi
 fi
 if want heap && command -v valgrind >/dev/null; then
 	# device agent heap: a 64 KiB, a 1 MiB, a 16 MiB and a 64 MiB image (1024 chunks, the most a manifest may list), 64 KiB chunks (massif)
-	for n in 1 16 256 1024; do
+	# and the 64 MiB image again with --read-buffer 65536 (the e2e rb64k cell)
+	for n in 1 16 256 1024 1024rb64; do
+		rbopt='' nb=${n%rb64}
+		[ "$n" = "$nb" ] || rbopt="--read-buffer 65536"
+		n=$nb
 		seq[B]=$((seq[B] + 1))
-		d=$work/heap-$n
+		d=$work/heap-$n${rbopt:+-rb64k}
 		mkdir -p "$d/state"
 		$LOAD -p "$port_b" $FW --subs 0 --chunk-size 65536 --nchunks $n --count $n --window 16 --sequence "${seq[B]}" > /dev/null
 		# the image is now retained on the broker: the agent fetches all of it
 		valgrind --tool=massif --massif-out-file="$d/massif.out" "$FWG_CLI" device -h 127.0.0.1 -p "$port_b" \
 			--vendor acme --model thermo-x1 --device dev60 --pin "$work/keys/vendor-sign.pem.pub.b64" \
-			--state-dir "$d/state" --target "$d/fw.bin" --once --timeout 120 > "$d/log" 2>&1 \
+			--state-dir "$d/state" --target "$d/fw.bin" --once --timeout 120 $rbopt > "$d/log" 2>&1 \
 			|| { echo "bench: device under massif failed:" >&2; cat "$d/log" >&2; exit 1; }
-		python3 - "$d/massif.out" $n >> "$res" <<'PY'
+		python3 - "$d/massif.out" $n "${rbopt#--read-buffer }" >> "$res" <<'PY'
 import sys
 peak = 0
 for line in open(sys.argv[1]):
     if line.startswith("mem_heap_B="): heap = int(line.split("=")[1])
     if line.startswith("mem_heap_extra_B="): peak = max(peak, heap + int(line.split("=")[1]))
-print('{"cell":"device_heap","image_bytes":%d,"chunk_size":65536,"peak_heap_bytes":%d}' % (int(sys.argv[2]) * 65536, peak))
+print('{"cell":"device_heap","image_bytes":%d,"chunk_size":65536,"read_buffer":%d,"peak_heap_bytes":%d}'
+      % (int(sys.argv[2]) * 65536, int(sys.argv[3] or 16384), peak))
 PY
 	done
 fi

@@ -58,7 +58,7 @@
 static const char usage[] = "[MQTT options] --vendor V --model M --device D --pin KEY [--pin KEY...]\n"
 	"              --state-dir DIR (--target PATH | --exec CMD) [--once] [--timeout SECS]\n"
 	"              [--window N] [--skew SECS (300)] [--max-backoff SECS (30)]\n"
-	"              [--max-rate BYTES_PER_SEC]\n"
+	"              [--max-rate BYTES_PER_SEC] [--read-buffer BYTES (16384)]\n"
 	"  The MQTT username defaults to <vendor>/<model>/<device>.\n"
 	"  --once: exit after one install (0, also when up to date) or failure (1).\n"
 	"  --window: chunks subscribed at a time (default: all of a fresh download of\n"
@@ -122,6 +122,7 @@ struct dev {
 	struct cli_sha256 rx_sha;
 	uint32_t hashed;
 	uint64_t unsynced;     /* bytes written since the last writeback start */
+	uint32_t bm_lo, bm_hi; /* bytes [bm_lo, bm_hi) of `have` not yet in staging.bitmap */
 	/* the last manifest refused (not retried until another one comes) */
 	bool has_refused; uint8_t refused_sha[FWG_SHA256_LEN];
 	/* status */
@@ -198,8 +199,32 @@ static int write_installed(struct dev *d, uint64_t seq)
 static void chunk_topic(struct dev *d, uint32_t i, char *out, size_t cap);
 static void unsubscribe_all(struct dev *d);
 
+/* A change to the bitmap, written out by bitmap_flush() after the loop step
+ * (one write for all the chunks of a step) */
+static void bitmap_mark(struct dev *d, uint32_t i)
+{
+	uint32_t b = i >> 3;
+	if(d->bm_lo >= d->bm_hi){
+		d->bm_lo = b;
+		d->bm_hi = b + 1;
+	}else{
+		if(b < d->bm_lo) d->bm_lo = b;
+		if(b + 1 > d->bm_hi) d->bm_hi = b + 1;
+	}
+}
+
+static void bitmap_flush(struct dev *d)
+{
+	if(d->bm_lo >= d->bm_hi) return;
+	size_t n = d->bm_hi - d->bm_lo;
+	if(d->bitmap_fd >= 0 && pwrite(d->bitmap_fd, d->have + d->bm_lo, n, (off_t)d->bm_lo) != (ssize_t)n)
+		cli_err("cannot write '%s': %s", d->p_bitmap, strerror(errno));
+	d->bm_lo = d->bm_hi = 0;
+}
+
 static void close_download(struct dev *d, bool remove_files)
 {
+	bitmap_flush(d);
 	unsubscribe_all(d);
 	cli_sha256_free(&d->whole);
 	cli_sha256_free(&d->chunk);
@@ -410,8 +435,7 @@ static bool locate_bad_chunks(struct dev *d)
 		if(!bad) continue;
 		any = true;
 		bit_clr(d->have, i);
-		if(pwrite(d->bitmap_fd, &d->have[i >> 3], 1, (off_t)(i >> 3)) != 1)
-			cli_err("cannot write '%s': %s", d->p_bitmap, strerror(errno));
+		bitmap_mark(d, i);
 		d->nhave--;
 		fail_chunk(d, i, FWG_R_CHUNK_DIGEST);
 		if(!d->active) return true;    /* refused */
@@ -617,8 +641,7 @@ static void chunk_end(struct dev *d, bool ok)
 	}
 #endif
 	bit_set(d->have, i);
-	if(pwrite(d->bitmap_fd, &d->have[i >> 3], 1, (off_t)(i >> 3)) != 1)
-		cli_err("cannot write '%s': %s", d->p_bitmap, strerror(errno));
+	bitmap_mark(d, i);
 	d->nhave++;
 	d->fetched++;
 	d->last_progress = cli_mono();
@@ -904,7 +927,7 @@ static void on_end(void *ud, bool ok, const uint8_t *buf, size_t len)
 int device_main(int argc, char *argv[])
 {
 	enum { O_VENDOR = OPT_LOCAL_FIRST, O_MODEL, O_DEVICE, O_PIN, O_STATE, O_TARGET, O_EXEC, O_ONCE,
-		O_TIMEOUT, O_WINDOW, O_SKEW, O_BACKOFF, O_RATE, O_HELP };
+		O_TIMEOUT, O_WINDOW, O_SKEW, O_BACKOFF, O_RATE, O_RBUF, O_HELP };
 	static const struct option opts[] = {
 		CLI_MQTT_LONGOPTS,
 		{ "vendor", required_argument, NULL, O_VENDOR },
@@ -920,6 +943,7 @@ int device_main(int argc, char *argv[])
 		{ "skew", required_argument, NULL, O_SKEW },
 		{ "max-backoff", required_argument, NULL, O_BACKOFF },
 		{ "max-rate", required_argument, NULL, O_RATE },
+		{ "read-buffer", required_argument, NULL, O_RBUF },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -935,7 +959,7 @@ int device_main(int argc, char *argv[])
 	static char outbuf[256];
 	setvbuf(stdout, outbuf, _IOLBF, sizeof(outbuf));
 	d.status_mid = -1;
-	uint64_t timeout = 0, window = DEFAULT_WINDOW, skew = 300, max_backoff = 30;
+	uint64_t timeout = 0, window = DEFAULT_WINDOW, skew = 300, max_backoff = 30, rbuf = MQTTC_RBUF;
 	int c, rc = EXIT_USAGE;
 	/* the keys are loaded after the options: OpenSSL is set up first */
 	const char *pin_args[CLI_MAX_PINS + 1];
@@ -968,6 +992,13 @@ int device_main(int argc, char *argv[])
 		case O_RATE:
 			if(cli_parse_u64("maximum rate", optarg, FWG_INT_MAX, &d.max_rate)) goto out;
 			if(d.max_rate < 1024){ cli_err("invalid maximum rate '%s' (at least 1024 bytes/s)", optarg); goto out; }
+			break;
+		case O_RBUF:
+			if(cli_parse_u64("read buffer", optarg, MQTTC_RBUF_MAX, &rbuf)) goto out;
+			if(rbuf < MQTTC_RBUF_MIN){
+				cli_err("invalid read buffer '%s' (%u..%u)", optarg, MQTTC_RBUF_MIN, MQTTC_RBUF_MAX);
+				goto out;
+			}
 			break;
 		case O_HELP: cli_usage(usage); rc = EXIT_OK; goto out;
 		default: cli_bad_option(argc, argv, c); cli_usage(usage); goto out;
@@ -1032,7 +1063,7 @@ int device_main(int argc, char *argv[])
 		.client_id = d.mq.client_id ? d.mq.client_id : defid,
 		.username = d.mq.username, .password = d.mq.password, .keepalive = d.mq.keepalive,
 		.cafile = d.mq.cafile, .capath = d.mq.capath, .cert = d.mq.cert, .key = d.mq.key,
-		.insecure = d.mq.insecure,
+		.insecure = d.mq.insecure, .rbuf = (size_t)rbuf,
 	};
 	/* PUBACKs and SUBSCRIBEs are small: the client sets TCP_NODELAY, so that
 	 * Nagle does not hold them until the broker's delayed ACK (the broker
@@ -1078,6 +1109,7 @@ int device_main(int argc, char *argv[])
 			need_connect = false;
 		}
 		int r = mqttc_loop(d.mc, 500);
+		bitmap_flush(&d);
 		if(d.connected) backoff = 0.5;
 		check_stall(&d);
 		if(r != 0){

@@ -292,6 +292,11 @@ struct mqttc {
 	double last_out, ping_sent, t_connect;
 	struct mqttc_parser p;
 	uint8_t *rbuf;
+	size_t rbuf_len;
+	/* acknowledgements owed, sent together at the end of the loop step
+	 * (or before any other packet): one send for every PUBACK of a step */
+	uint8_t acks[MQTTC_ACKS * 4];
+	size_t nacks;
 	char err[256];
 };
 
@@ -393,13 +398,19 @@ struct mqttc *mqttc_new(const struct mqttc_opts *o, const struct mqttc_cb *cb)
 	if(o->client_id && strlen(o->client_id) > 65535){ cli_err("invalid client id '%s'", o->client_id); return NULL; }
 	if(o->username && strlen(o->username) > 65535){ cli_err("invalid username '%s'", o->username); return NULL; }
 	if(o->password && strlen(o->password) > 65535){ cli_err("invalid password (too long)"); return NULL; }
+	size_t rlen = o->rbuf ? o->rbuf : MQTTC_RBUF;
+	if(rlen < MQTTC_RBUF_MIN || rlen > MQTTC_RBUF_MAX){
+		cli_err("invalid read buffer size %zu (%u..%u)", rlen, MQTTC_RBUF_MIN, MQTTC_RBUF_MAX);
+		return NULL;
+	}
 	struct mqttc *c = calloc(1, sizeof(*c));
-	if(c == NULL || (c->rbuf = malloc(MQTTC_RBUF)) == NULL){
+	if(c == NULL || (c->rbuf = malloc(rlen)) == NULL){
 		cli_err("cannot create the MQTT client: %s", strerror(ENOMEM));
 		free(c);
 		return NULL;
 	}
 	c->o = *o;
+	c->rbuf_len = rlen;
 	c->cb = *cb;
 	c->pcb = *cb;
 	c->pcb.ud = c;
@@ -427,6 +438,7 @@ static void conn_close(struct mqttc *c)
 	}
 	if(c->fd >= 0) close(c->fd);
 	c->fd = -1;
+	c->nacks = 0;            /* owed to a connection that is gone */
 	c->connected = false;
 	c->broken = false;
 }
@@ -454,7 +466,7 @@ static int wait_fd(int fd, short ev, int ms)
 }
 
 /* Everything out, waiting up to IO_TIMEOUT_MS. 0 / -1 (c->err, broken). */
-static int write_all(struct mqttc *c, const uint8_t *b, size_t n)
+static int write_raw(struct mqttc *c, const uint8_t *b, size_t n)
 {
 	if(c->broken) return -1;     /* c->err tells why */
 	if(c->fd < 0) return cerr(c, "not connected");
@@ -497,6 +509,23 @@ static int write_all(struct mqttc *c, const uint8_t *b, size_t n)
 	}
 	c->last_out = mono();
 	return 0;
+}
+
+/* The acknowledgements owed, in the order they were owed. */
+static int flush_acks(struct mqttc *c)
+{
+	if(c->nacks == 0) return 0;
+	size_t n = c->nacks;
+	c->nacks = 0;
+	return write_raw(c, c->acks, n);
+}
+
+/* A packet out, after the acknowledgements owed (the broker sees every
+ * packet in the order the client made it). */
+static int write_all(struct mqttc *c, const uint8_t *b, size_t n)
+{
+	if(flush_acks(c) != 0) return -1;
+	return write_raw(c, b, n);
 }
 
 /* ------------------------------------------------ building packets */
@@ -578,7 +607,14 @@ static int send_short(struct mqttc *c, uint8_t first, uint16_t pid)
 static void on_ack(void *ctx, uint8_t type, uint16_t pid)
 {
 	struct mqttc *c = ctx;
-	send_short(c, (uint8_t)(type << 4), pid);
+	if(c->broken || c->fd < 0) return;
+	if(c->nacks + 4 > sizeof(c->acks) && flush_acks(c) != 0) return;
+	uint8_t *a = c->acks + c->nacks;
+	a[0] = (uint8_t)(type << 4);
+	a[1] = 2;
+	a[2] = (uint8_t)(pid >> 8);
+	a[3] = (uint8_t)pid;
+	c->nacks += 4;
 }
 
 /* A property list at b[0..n): the Server Keep Alive (0x13) if any. -1 when
@@ -821,7 +857,7 @@ static ssize_t read_some(struct mqttc *c)
 {
 	if(c->ssl){
 		ERR_clear_error();
-		int r = SSL_read(c->ssl, c->rbuf, MQTTC_RBUF);
+		int r = SSL_read(c->ssl, c->rbuf, c->rbuf_len > INT32_MAX ? INT32_MAX : (int)c->rbuf_len);
 		if(r > 0) return r;
 		int e = SSL_get_error(c->ssl, r);
 		if(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
@@ -831,7 +867,7 @@ static ssize_t read_some(struct mqttc *c)
 			return cerr(c, "%s", errno ? strerror(errno) : "the broker closed the connection");
 		return cerr(c, "TLS read failed: %s", ssl_errstr(s, sizeof(s)));
 	}
-	ssize_t r = recv(c->fd, c->rbuf, MQTTC_RBUF, 0);
+	ssize_t r = recv(c->fd, c->rbuf, c->rbuf_len, 0);
 	if(r > 0) return r;
 	if(r == 0) return cerr(c, "the broker closed the connection");
 	if(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
@@ -866,7 +902,7 @@ int mqttc_loop(struct mqttc *c, int timeout_ms)
 	}
 	struct mqttc_events ev = { on_ack, on_packet, c };
 	int rc = c->broken ? -1 : keepalive(c);
-	/* then read what is there: up to 64 reads (1 MiB) per step; only the
+	/* then read what is there: up to 64 reads per step; only the
 	 * first waits (the socket is non-blocking: a read that would block
 	 * ends the step) */
 	for(int i = 0; rc == 0 && i < 64 && !c->broken; i++){
@@ -884,6 +920,7 @@ int mqttc_loop(struct mqttc *c, int timeout_ms)
 			rc = -1;
 		}
 	}
+	if(rc == 0 && flush_acks(c) != 0) rc = -1;
 	if(rc == 0 && c->broken) rc = -1;
 	if(rc != 0){
 		char e[sizeof(c->err)];

@@ -10,8 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MQTTC_RBUF      16384   /* socket read buffer */
+#define MQTTC_RBUF      16384   /* socket read buffer, by default */
+#define MQTTC_RBUF_MIN  4096
+#define MQTTC_RBUF_MAX  (1u << 20)
 #define MQTTC_TOPIC_MAX 1024    /* longest topic of an incoming PUBLISH */
+#define MQTTC_ACKS      8       /* acknowledgements held until the end of a loop step, at most */
 #define MQTTC_BODY_MAX  512     /* bytes kept of a packet other than PUBLISH (the rest is skipped) */
 
 /* What begin() wants done with a PUBLISH payload */
@@ -93,6 +96,7 @@ struct mqttc_opts {
 	int keepalive;
 	const char *cafile, *capath, *cert, *key;   /* TLS when any is set */
 	bool insecure;
+	size_t rbuf;        /* socket read buffer: 0 for MQTTC_RBUF, else MQTTC_RBUF_MIN..MQTTC_RBUF_MAX */
 };
 
 struct mqttc;
