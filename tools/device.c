@@ -607,6 +607,7 @@ static void rate_limit(struct dev *d, uint64_t len)
 	d->rate_bytes += len;
 	double ahead = (double)d->rate_bytes / (double)d->max_rate - (cli_mono() - d->rate_t0);
 	if(ahead > 0){
+		bitmap_flush(d);    /* the chunks so far are on record while it waits */
 		if(ahead > 5) ahead = 5;
 		struct timespec ts = { (time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9) };
 		nanosleep(&ts, NULL);
