@@ -118,7 +118,8 @@ if rounds:
 # floor is A's kernel time on the load core plus the hash (below).
 sha_load = {k: v["ns_per_hash"] for k, v in by["sha256_64k_load"]["-"].items()}
 e2e_notes = []
-for store in ("disk", "tmpfs", "tmpfs_rb64k"):
+rb_cells = sorted({r["cell"][len("e2e16m_50_"):] for r in rows if r.get("cell", "").startswith("e2e16m_50_tmpfs_rb")})
+for store in ["disk", "tmpfs"] + rb_cells:
     cell = "e2e16m_50_" + store
     e = ratio(cell, "wall_s")
     if not e:
@@ -142,7 +143,7 @@ for store in ("disk", "tmpfs", "tmpfs_rb64k"):
     floor_txt = ("A + hash %.2f s = %.2f x A" % (med(fl), med(fr))) if fl else "-"
     busy = lambda b, key: med([x[key] for x in by[cell][b].values() if key in x] or [float("nan")])
     P("| 16 MiB image to 50 receivers on %s, end to end (s; A: mosquitto_sub, B: fwguard device%s) | %.2f s | %.2f s | %.3f (%.3f..%.3f) | <= 1.15 | %s | - | - | - | load core busy A %.2f s / B %.2f s (%.0f%% / %.0f%% of the run); %s |" % (
-        store.replace("_rb64k", ""), " --read-buffer 65536" if store.endswith("rb64k") else "", e["A"], e["B"], e["ratio"], e["min"], e["max"], "yes" if e["ratio"] <= 1.15 else "**no**",
+        store.split("_")[0], (" --read-buffer %d" % (int(store.split("_rb")[1][:-1]) * 1024)) if "_rb" in store else "", e["A"], e["B"], e["ratio"], e["min"], e["max"], "yes" if e["ratio"] <= 1.15 else "**no**",
         busy("A", "load_cpu_busy_s"), busy("B", "load_cpu_busy_s"),
         100 * busy("A", "load_cpu_busy_s") / e["A"], 100 * busy("B", "load_cpu_busy_s") / e["B"], floor_txt))
     if fl:
@@ -205,7 +206,7 @@ for t in e2e_notes:
     P("")
     P(t)
 paired = []
-for cell in ("plain_q0", "plain_q1", "fw64k_50", "fw64k_1", "e2e16m_50_disk", "e2e16m_50_tmpfs", "e2e16m_50_tmpfs_rb64k"):
+for cell in ["plain_q0", "plain_q1", "fw64k_50", "fw64k_1", "e2e16m_50_disk", "e2e16m_50_tmpfs"] + ["e2e16m_50_" + c for c in rb_cells]:
     r = ratio(cell, "wall_s" if cell.startswith("e2e") else "deliveries_per_s")
     if r:
         paired.append("%s %.3f" % (cell, r["paired"]))

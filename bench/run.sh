@@ -207,9 +207,8 @@ for r in $(seq 1 "$rounds"); do
 	if want cells; then cells "$r"; fi
 	if want e2e; then
 		for store in ${BENCH_STORES:-disk tmpfs}; do for b in $order; do e2e "$r" "$b" $store; done; done
-		# the agents with a 64 KiB read buffer (one chunk per read): the
-		# other side of the heap target (see the heap cell)
-		if [ -z "${BENCH_STORES:-}" ]; then for b in $order; do e2e "$r" "$b" tmpfs 64; done; fi
+		# BENCH_E2E_RB=16: the agents with another --read-buffer (KiB) as well
+		if [ -n "${BENCH_E2E_RB:-}" ]; then for b in $order; do e2e "$r" "$b" tmpfs "$BENCH_E2E_RB"; done; fi
 	fi
 done
 
@@ -236,13 +235,14 @@ fi
 fi
 if want heap && command -v valgrind >/dev/null; then
 	# device agent heap: a 64 KiB, a 1 MiB, a 16 MiB and a 64 MiB image (1024 chunks, the most a manifest may list), 64 KiB chunks (massif)
-	# and the 64 MiB image again with --read-buffer 65536 (the e2e rb64k cell)
-	for n in 1 16 256 1024 1024rb64; do
-		rbopt='' nb=${n%rb64}
-		[ "$n" = "$nb" ] || rbopt="--read-buffer 65536"
+	# (and the 64 MiB image again with BENCH_E2E_RB's read buffer, if set)
+	rb_default=$("$FWG_CLI" device --help 2>&1 | sed -n 's/.*--read-buffer BYTES (\([0-9]*\)).*/\1/p')
+	for n in 1 16 256 1024 ${BENCH_E2E_RB:+1024rb}; do
+		rbopt='' nb=${n%rb}
+		[ "$n" = "$nb" ] || rbopt="--read-buffer $((BENCH_E2E_RB * 1024))"
 		n=$nb
 		seq[B]=$((seq[B] + 1))
-		d=$work/heap-$n${rbopt:+-rb64k}
+		d=$work/heap-$n${rbopt:+-rb}
 		mkdir -p "$d/state"
 		$LOAD -p "$port_b" $FW --subs 0 --chunk-size 65536 --nchunks $n --count $n --window 16 --sequence "${seq[B]}" > /dev/null
 		# the image is now retained on the broker: the agent fetches all of it
@@ -250,14 +250,15 @@ if want heap && command -v valgrind >/dev/null; then
 			--vendor acme --model thermo-x1 --device dev60 --pin "$work/keys/vendor-sign.pem.pub.b64" \
 			--state-dir "$d/state" --target "$d/fw.bin" --once --timeout 120 $rbopt > "$d/log" 2>&1 \
 			|| { echo "bench: device under massif failed:" >&2; cat "$d/log" >&2; exit 1; }
-		python3 - "$d/massif.out" $n "${rbopt#--read-buffer }" >> "$res" <<'PY'
+		rbval=${rbopt#--read-buffer }
+		python3 - "$d/massif.out" $n "${rbval:-$rb_default}" >> "$res" <<'PY'
 import sys
 peak = 0
 for line in open(sys.argv[1]):
     if line.startswith("mem_heap_B="): heap = int(line.split("=")[1])
     if line.startswith("mem_heap_extra_B="): peak = max(peak, heap + int(line.split("=")[1]))
 print('{"cell":"device_heap","image_bytes":%d,"chunk_size":65536,"read_buffer":%d,"peak_heap_bytes":%d}'
-      % (int(sys.argv[2]) * 65536, int(sys.argv[3] or 16384), peak))
+      % (int(sys.argv[2]) * 65536, int(sys.argv[3]), peak))
 PY
 	done
 fi

@@ -180,6 +180,9 @@ static enum fwg_reason read_numbers(const cJSON *items[MI__COUNT], struct fwg_ma
 /* chunk_sha256 digests read from the raw text (see pre_chunk_list) */
 struct pre_chunks {
 	bool used;
+	bool lean;             /* fwg_manifest_parse_lean: the digests stay in the text */
+	bool compact;
+	size_t off;            /* the list's '[' in the text */
 	uint32_t n;
 	uint8_t (*sha)[FWG_SHA256_LEN];
 };
@@ -190,7 +193,9 @@ static enum fwg_reason check_chunk_list(const cJSON *arr, struct fwg_manifest *m
 		/* the array cJSON saw is the "[]" put in place of the digests */
 		m->has_chunk_sha = true;
 		m->n_chunk_sha = pre->n;
-		m->chunk_sha = pre->sha;
+		m->chunk_sha = pre->sha;    /* NULL when lean */
+		m->chunk_list_off = pre->off;
+		m->chunk_list_compact = pre->compact;
 		pre->sha = NULL;
 		return FWG_R_OK;
 	}
@@ -319,18 +324,21 @@ static enum fwg_reason pre_chunk_list(const uint8_t *buf, size_t len, struct pre
 	size_t v = find_chunk_list(buf, len), vend;
 	uint32_t n = 0;
 	if(v == 0 || (vend = plain_chunk_list(buf, len, v, &n, NULL)) == 0) return FWG_R_OK;
-	pre->sha = malloc((size_t)n * sizeof(*pre->sha));
+	if(!pre->lean) pre->sha = malloc((size_t)n * sizeof(*pre->sha));
 	*tlen = len - (vend - v) + 2;
 	*text = malloc(*tlen);
-	if(pre->sha == NULL || *text == NULL){
+	if((!pre->lean && pre->sha == NULL) || *text == NULL){
 		free(pre->sha);
 		pre->sha = NULL;
 		free(*text);
 		*text = NULL;
 		return FWG_R_NO_MEMORY;
 	}
-	plain_chunk_list(buf, len, v, &n, pre->sha);
+	if(!pre->lean) plain_chunk_list(buf, len, v, &n, pre->sha);
 	pre->n = n;
+	pre->off = v;
+	/* '[' n x ("<64 hex>" ',') less the last ',' then ']' */
+	pre->compact = pre->lean && vend - v == (size_t)n * (FWG_SHA256_HEX_LEN + 3) + 1;
 	pre->used = true;
 	memcpy(*text, buf, v);
 	memcpy(*text + v, "[]", 2);
@@ -359,8 +367,8 @@ static enum fwg_reason parse_text(const uint8_t *buf, size_t len, cJSON **root)
 	return FWG_R_OK;
 }
 
-enum fwg_reason fwg_manifest_parse(const uint8_t *buf, size_t len,
-		const char *expect_vendor, const char *expect_model, struct fwg_manifest *m)
+static enum fwg_reason parse(const uint8_t *buf, size_t len, const char *expect_vendor,
+		const char *expect_model, struct fwg_manifest *m, bool lean)
 {
 	if(m == NULL) return FWG_R_INTERNAL;
 	if(buf == NULL && len > 0) return FWG_R_INTERNAL;
@@ -369,7 +377,7 @@ enum fwg_reason fwg_manifest_parse(const uint8_t *buf, size_t len,
 	if(len == 0) return FWG_R_JSON_INVALID;
 	enum fwg_reason r = fwg_json_prescan(buf, len, true);
 	if(r != FWG_R_OK) return r;
-	struct pre_chunks pre = { 0 };
+	struct pre_chunks pre = { .lean = lean };
 	uint8_t *text = NULL;
 	size_t tlen = 0;
 	if((r = pre_chunk_list(buf, len, &pre, &text, &tlen)) != FWG_R_OK) return r;
@@ -395,6 +403,54 @@ enum fwg_reason fwg_manifest_parse(const uint8_t *buf, size_t len,
 	}
 	*m = tmp;
 	return FWG_R_OK;
+}
+
+enum fwg_reason fwg_manifest_parse(const uint8_t *buf, size_t len,
+		const char *expect_vendor, const char *expect_model, struct fwg_manifest *m)
+{
+	return parse(buf, len, expect_vendor, expect_model, m, false);
+}
+
+enum fwg_reason fwg_manifest_parse_lean(const uint8_t *buf, size_t len,
+		const char *expect_vendor, const char *expect_model, struct fwg_manifest *m)
+{
+	return parse(buf, len, expect_vendor, expect_model, m, true);
+}
+
+/* Walking a plain list left in the text: *i at the next item's '"' (or
+ * the list's '[' before the first), the digest into out. 0 / -1. */
+static int list_next(const uint8_t *b, size_t len, size_t *i, bool first, uint8_t out[FWG_SHA256_LEN])
+{
+	size_t j = *i;
+	if(j >= len || b[j] != (first ? '[' : ',')) return -1;
+	j = skip_ws(b, len, j + 1);
+	if(j >= len || len - j < FWG_SHA256_HEX_LEN + 2 || b[j] != '"' || b[j + 1 + FWG_SHA256_HEX_LEN] != '"' ||
+			fwg_hex_decode((const char *)b + j + 1, FWG_SHA256_HEX_LEN, out, FWG_SHA256_LEN) != 0)
+		return -1;
+	*i = skip_ws(b, len, j + FWG_SHA256_HEX_LEN + 2);
+	return 0;
+}
+
+int fwg_manifest_chunk_sha(const struct fwg_manifest *m, const uint8_t *raw, size_t len, uint32_t k,
+		uint8_t out[FWG_SHA256_LEN])
+{
+	if(m == NULL || !m->has_chunk_sha || k >= m->n_chunk_sha) return -1;
+	if(m->chunk_sha != NULL){
+		memcpy(out, m->chunk_sha[k], FWG_SHA256_LEN);
+		return 0;
+	}
+	if(raw == NULL || m->chunk_list_off >= len) return -1;
+	if(m->chunk_list_compact){
+		/* the item's '"' at off + 1 + 67 k, preceded by '[' or ',' */
+		size_t at = m->chunk_list_off + 1 + (size_t)k * (FWG_SHA256_HEX_LEN + 3);
+		if(at > len || len - at < FWG_SHA256_HEX_LEN + 3) return -1;
+		size_t i = at - 1;
+		return list_next(raw, len, &i, k == 0, out) == 0 && raw[i] == (k + 1 == m->n_chunk_sha ? ']' : ',') ? 0 : -1;
+	}
+	size_t i = m->chunk_list_off;
+	for(uint32_t j = 0; j <= k; j++)
+		if(list_next(raw, len, &i, j == 0, out) != 0) return -1;
+	return 0;
 }
 
 void fwg_manifest_free(struct fwg_manifest *m)
@@ -523,12 +579,12 @@ char *fwg_manifest_signing_base(const struct fwg_manifest *m, size_t *len)
 	return sb_finish(&b, len);
 }
 
-enum fwg_reason fwg_manifest_verify(const struct fwg_manifest *m, EVP_PKEY *pub)
+static enum fwg_reason verify(const struct fwg_manifest *m, const uint8_t *raw, size_t rawlen, EVP_PKEY *pub)
 {
 	if(m == NULL || pub == NULL || !EVP_PKEY_is_a(pub, "EC") ||
 			m->sig_len < 1 || m->sig_len > FWG_SIG_MAX)
 		return FWG_R_SIGNATURE_INVALID;
-	if(m->n_chunk_sha > 0 && m->chunk_sha == NULL) return FWG_R_NO_MEMORY;
+	if(m->n_chunk_sha > 0 && m->chunk_sha == NULL && raw == NULL) return FWG_R_NO_MEMORY;
 	/* the signing base streamed into the verifier: its head (the fields up
 	 * to key_id), then the chunk digests in hex one by one, never the whole
 	 * text (65 bytes per chunk) in memory */
@@ -543,10 +599,16 @@ enum fwg_reason fwg_manifest_verify(const struct fwg_manifest *m, EVP_PKEY *pub)
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	bool ok = md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1 &&
 			EVP_DigestVerifyUpdate(md, base, blen) == 1;
+	size_t at = m->chunk_list_off;    /* lean: walking the list in raw */
 	for(uint32_t i = 0; ok && m->has_chunk_sha && i < m->n_chunk_sha; i++){
 		char hex[1 + FWG_SHA256_HEX_LEN + 1];
 		hex[0] = ',';
-		fwg_hex_encode(m->chunk_sha[i], FWG_SHA256_LEN, hex + 1);
+		uint8_t d[FWG_SHA256_LEN];
+		if(m->chunk_sha == NULL && list_next(raw, rawlen, &at, i == 0, d) != 0){
+			ok = false;
+			break;
+		}
+		fwg_hex_encode(m->chunk_sha != NULL ? m->chunk_sha[i] : d, FWG_SHA256_LEN, hex + 1);
 		ok = EVP_DigestVerifyUpdate(md, i > 0 ? hex : hex + 1, i > 0 ? 1 + FWG_SHA256_HEX_LEN : FWG_SHA256_HEX_LEN) == 1;
 	}
 	if(ok && EVP_DigestVerifyFinal(md, m->sig, m->sig_len) == 1) r = FWG_R_OK;
@@ -554,6 +616,17 @@ enum fwg_reason fwg_manifest_verify(const struct fwg_manifest *m, EVP_PKEY *pub)
 	free(base);
 	ERR_clear_error();
 	return r;
+}
+
+enum fwg_reason fwg_manifest_verify(const struct fwg_manifest *m, EVP_PKEY *pub)
+{
+	return verify(m, NULL, 0, pub);
+}
+
+enum fwg_reason fwg_manifest_verify_raw(const struct fwg_manifest *m, const uint8_t *raw, size_t len,
+		EVP_PKEY *pub)
+{
+	return verify(m, raw, len, pub);
 }
 
 int fwg_manifest_sign(struct fwg_manifest *m, EVP_PKEY *priv)

@@ -33,14 +33,15 @@ void cli_pins_free(struct cli_pins *p)
 	p->n = 0;
 }
 
-enum fwg_reason cli_check_manifest(const uint8_t *raw, size_t len, const char *vendor,
+static enum fwg_reason check_manifest(const uint8_t *raw, size_t len, const char *vendor,
 		const char *model, const struct cli_pins *pins, uint64_t installed,
 		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
-		char *detail, size_t dlen)
+		char *detail, size_t dlen, bool lean)
 {
 	*parsed = false;
 	detail[0] = '\0';
-	enum fwg_reason r = fwg_manifest_parse(raw, len, vendor, model, m);
+	enum fwg_reason r = lean ? fwg_manifest_parse_lean(raw, len, vendor, model, m)
+		: fwg_manifest_parse(raw, len, vendor, model, m);
 	if(r != FWG_R_OK){
 		if(r == FWG_R_VENDOR_MISMATCH) snprintf(detail, dlen, "not for vendor '%s'", vendor);
 		else if(r == FWG_R_MODEL_MISMATCH) snprintf(detail, dlen, "not for model '%s'", model);
@@ -55,7 +56,7 @@ enum fwg_reason cli_check_manifest(const uint8_t *raw, size_t len, const char *v
 		snprintf(detail, dlen, "signed by key id %s, which is not pinned", m->key_id);
 		return FWG_R_KEY_UNKNOWN;
 	}
-	r = fwg_manifest_verify(m, pub);
+	r = fwg_manifest_verify_raw(m, raw, len, pub);    /* (raw is only read for a lean m) */
 	if(r != FWG_R_OK){
 		snprintf(detail, dlen, "the signature does not verify with pinned key %s", m->key_id);
 		return r;
@@ -118,13 +119,35 @@ void cli_sha256_free(struct cli_sha256 *c)
 	c->evp = NULL;
 }
 
+enum fwg_reason cli_check_manifest(const uint8_t *raw, size_t len, const char *vendor,
+		const char *model, const struct cli_pins *pins, uint64_t installed,
+		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
+		char *detail, size_t dlen)
+{
+	return check_manifest(raw, len, vendor, model, pins, installed, now, skew, m, parsed, detail, dlen, false);
+}
+
+enum fwg_reason cli_check_manifest_lean(const uint8_t *raw, size_t len, const char *vendor,
+		const char *model, const struct cli_pins *pins, uint64_t installed,
+		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
+		char *detail, size_t dlen)
+{
+	return check_manifest(raw, len, vendor, model, pins, installed, now, skew, m, parsed, detail, dlen, true);
+}
+
 enum fwg_reason cli_check_image(int fd, const struct fwg_manifest *m, uint64_t *bad_chunk)
+{
+	return cli_check_image_raw(fd, m, NULL, 0, 65536, bad_chunk);
+}
+
+enum fwg_reason cli_check_image_raw(int fd, const struct fwg_manifest *m, const uint8_t *raw, size_t rawlen,
+		size_t bufsz, uint64_t *bad_chunk)
 {
 	struct stat st;
 	if(fstat(fd, &st) != 0) return FWG_R_INTERNAL;
 	if((uint64_t)st.st_size != m->size) return FWG_R_IMAGE_SIZE;
-	enum { BUFSZ = 65536 };
-	uint8_t *buf = malloc(BUFSZ);
+	const size_t BUFSZ = bufsz;
+	uint8_t *buf = bufsz > 0 ? malloc(bufsz) : NULL;
 	struct cli_sha256 whole, chunk;
 	memset(&whole, 0, sizeof(whole));
 	memset(&chunk, 0, sizeof(chunk));
@@ -148,7 +171,9 @@ enum fwg_reason cli_check_image(int fd, const struct fwg_manifest *m, uint64_t *
 			if(in_chunk == m->chunk_size || off == m->size){
 				uint8_t md[FWG_SHA256_LEN];
 				cli_sha256_final(&chunk, md);
-				if(!fwg_ct_equal(md, m->chunk_sha[idx], FWG_SHA256_LEN)){
+				uint8_t want_md[FWG_SHA256_LEN];
+				if(fwg_manifest_chunk_sha(m, raw, rawlen, (uint32_t)idx, want_md) != 0) goto out;
+				if(!fwg_ct_equal(md, want_md, FWG_SHA256_LEN)){
 					if(bad_chunk) *bad_chunk = idx;
 					r = FWG_R_CHUNK_DIGEST;
 					goto out;

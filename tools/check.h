@@ -28,6 +28,12 @@ enum fwg_reason cli_check_manifest(const uint8_t *raw, size_t len, const char *v
 		const char *model, const struct cli_pins *pins, uint64_t installed,
 		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
 		char *detail, size_t dlen);
+/* The same with fwg_manifest_parse_lean: a plain chunk_sha256 list stays
+ * in raw (read it with fwg_manifest_chunk_sha from the same bytes). */
+enum fwg_reason cli_check_manifest_lean(const uint8_t *raw, size_t len, const char *vendor,
+		const char *model, const struct cli_pins *pins, uint64_t installed,
+		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
+		char *detail, size_t dlen);
 
 /* A running SHA-256 (OpenSSL EVP); update2 feeds the same bytes to two
  * digests (a chunk's and the whole image's) from one read of the data. */
@@ -50,4 +56,7 @@ void cli_sha256_free(struct cli_sha256 *c);
  * (chunk_digest_mismatch, *bad_chunk set), whole digest
  * (image_digest_mismatch). FWG_R_INTERNAL on a read error (errno). */
 enum fwg_reason cli_check_image(int fd, const struct fwg_manifest *m, uint64_t *bad_chunk);
+/* The same for a lean manifest (raw: its bytes), reading bufsz bytes at a time. */
+enum fwg_reason cli_check_image_raw(int fd, const struct fwg_manifest *m, const uint8_t *raw, size_t rawlen,
+		size_t bufsz, uint64_t *bad_chunk);
 #endif

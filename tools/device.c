@@ -58,7 +58,7 @@
 static const char usage[] = "[MQTT options] --vendor V --model M --device D --pin KEY [--pin KEY...]\n"
 	"              --state-dir DIR (--target PATH | --exec CMD) [--once] [--timeout SECS]\n"
 	"              [--window N] [--skew SECS (300)] [--max-backoff SECS (30)]\n"
-	"              [--max-rate BYTES_PER_SEC] [--read-buffer BYTES (16384)]\n"
+	"              [--max-rate BYTES_PER_SEC] [--read-buffer BYTES (49152)]\n"
 	"  The MQTT username defaults to <vendor>/<model>/<device>.\n"
 	"  --once: exit after one install (0, also when up to date) or failure (1).\n"
 	"  --window: chunks subscribed at a time (default: all of a fresh download of\n"
@@ -96,7 +96,13 @@ struct dev {
 	/* the download in progress */
 	bool active;
 	struct fwg_manifest m;
-	uint8_t raw_sha[FWG_SHA256_LEN];   /* SHA-256 of the manifest's bytes (not kept) */
+	uint8_t raw_sha[FWG_SHA256_LEN];   /* SHA-256 of the manifest's bytes */
+	/* staging.manifest, mapped read-only while the download is active: the
+	 * chunk digests are read from its text (fwg_manifest_parse_lean), not
+	 * kept on the heap */
+	const uint8_t *mraw;
+	size_t mraw_len;
+	bool mraw_heap;        /* read into memory (a file system without mmap) */
 	int bin_fd, bitmap_fd;
 	uint8_t have[BITMAP_BYTES], subscribed[BITMAP_BYTES], retries[FWG_MAX_CHUNKS];
 	uint32_t nhave, outstanding, fetched, present_at_start;
@@ -222,6 +228,60 @@ static void bitmap_flush(struct dev *d)
 	d->bm_lo = d->bm_hi = 0;
 }
 
+static void unmap_manifest(struct dev *d)
+{
+	if(d->mraw != NULL){
+		if(d->mraw_heap) free((void *)d->mraw);
+		else munmap((void *)d->mraw, d->mraw_len);
+	}
+	d->mraw = NULL;
+	d->mraw_len = 0;
+	d->mraw_heap = false;
+}
+
+/* staging.manifest into d->mraw; 0 / -1 (no such file, or not len bytes) */
+static int map_manifest(struct dev *d, size_t len)
+{
+	unmap_manifest(d);
+	int fd = open(d->p_manifest, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if(fd < 0) return -1;
+	if(fstat(fd, &st) != 0 || (uint64_t)st.st_size != len || len == 0){
+		close(fd);
+		return -1;
+	}
+	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if(map != MAP_FAILED){
+		d->mraw = map;
+		d->mraw_len = len;
+		return 0;
+	}
+	/* a file system without mmap: read it into memory instead */
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	if(cli_read_file(d->p_manifest, FWG_MANIFEST_MAX, &buf, &got) != 0 || got != len){
+		free(buf);
+		return -1;
+	}
+	d->mraw = buf;
+	d->mraw_len = len;
+	d->mraw_heap = true;
+	return 0;
+}
+
+/* Digest i of chunk_sha256 (from the mapped manifest): 0 / -1 */
+static int chunk_digest(struct dev *d, uint32_t i, uint8_t out[FWG_SHA256_LEN])
+{
+	return fwg_manifest_chunk_sha(&d->m, d->mraw, d->mraw_len, i, out);
+}
+
+static bool chunk_matches(struct dev *d, uint32_t i, const uint8_t md[FWG_SHA256_LEN])
+{
+	uint8_t want[FWG_SHA256_LEN];
+	return chunk_digest(d, i, want) == 0 && fwg_ct_equal(md, want, FWG_SHA256_LEN);
+}
+
 static void close_download(struct dev *d, bool remove_files)
 {
 	bitmap_flush(d);
@@ -235,6 +295,7 @@ static void close_download(struct dev *d, bool remove_files)
 	d->bin_fd = d->bitmap_fd = -1;
 	if(d->active) fwg_manifest_free(&d->m);
 	d->active = false;
+	unmap_manifest(d);
 	if(remove_files){
 		unlink(d->p_manifest);
 		unlink(d->p_bitmap);
@@ -431,7 +492,7 @@ static bool locate_bad_chunks(struct dev *d)
 	for(uint32_t i = 0; i < d->m.nchunks; i++){
 		uint8_t md[FWG_SHA256_LEN];
 		bool bad = cli_sha256_init(&d->chunk) != 0 || hash_from_file(d, i, &d->chunk, NULL) != 0 ||
-			(cli_sha256_final(&d->chunk, md), !fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN));
+			(cli_sha256_final(&d->chunk, md), !chunk_matches(d, i, md));
 		if(!bad) continue;
 		any = true;
 		bit_clr(d->have, i);
@@ -469,7 +530,9 @@ static void finish(struct dev *d)
 		 * and fetch them again (or refuse, see locate_bad_chunks) */
 		if(r == FWG_R_IMAGE_DIGEST && d->m.has_chunk_sha && locate_bad_chunks(d)) return;
 	}else{
-		r = cli_check_image(d->bin_fd, &d->m, &bad);   /* the whole file, every chunk again */
+		/* the whole file, every chunk again (16 KiB reads: the heap stays
+		 * within its bound) */
+		r = cli_check_image_raw(d->bin_fd, &d->m, d->mraw, d->mraw_len, 16384, &bad);
 	}
 	if(r != FWG_R_OK){
 		char detail[64] = "";
@@ -627,7 +690,7 @@ static void chunk_end(struct dev *d, bool ok)
 	if(!in_order && d->m.has_chunk_sha){
 		uint8_t md[FWG_SHA256_LEN];
 		cli_sha256_final(&d->chunk, md);
-		if(!fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN)){
+		if(!chunk_matches(d, i, md)){
 			fail_chunk(d, i, FWG_R_CHUNK_DIGEST);
 			return;
 		}
@@ -679,13 +742,9 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, const 
 	d->last_progress = cli_mono();
 	if(cli_sha256_init(&d->whole) != 0) d->hashed = HASHED_NONE;
 
-	/* the same manifest as the staging one? then resume */
-	bool resume = false;
-	uint8_t *old = NULL;
-	size_t oldlen = 0;
-	if(access(d->p_manifest, F_OK) == 0 && cli_read_file(d->p_manifest, FWG_MANIFEST_MAX, &old, &oldlen) == 0)
-		resume = oldlen == len && memcmp(old, raw, len) == 0;
-	free(old);
+	/* the same manifest as the staging one? then resume (and keep it
+	 * mapped: the chunk digests are read from it) */
+	bool resume = map_manifest(d, len) == 0 && memcmp(d->mraw, raw, len) == 0;
 	size_t bmlen = (d->m.nchunks + 7) / 8;
 	if(resume){
 		d->bin_fd = open(d->p_bin, O_RDWR | O_CLOEXEC);
@@ -709,7 +768,7 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, const 
 				uint8_t md[FWG_SHA256_LEN];
 				if(cli_sha256_init(&d->chunk) != 0 ||
 						hash_from_file(d, i, in_order ? &d->whole : NULL, &d->chunk) != 0 ||
-						(cli_sha256_final(&d->chunk, md), !fwg_ct_equal(md, d->m.chunk_sha[i], FWG_SHA256_LEN))){
+						(cli_sha256_final(&d->chunk, md), !chunk_matches(d, i, md))){
 					bit_clr(d->have, i);
 					if(in_order) d->hashed = HASHED_NONE;
 					continue;
@@ -733,7 +792,8 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, const 
 		uint8_t zero[BITMAP_BYTES] = { 0 };
 		if(d->bin_fd < 0 || d->bitmap_fd < 0 || ftruncate(d->bin_fd, (off_t)d->m.size) != 0 ||
 				cli_write_all(d->bitmap_fd, zero, bmlen) != 0 || fsync(d->bitmap_fd) != 0 ||
-				fsync(d->bin_fd) != 0 || cli_write_atomic(d->p_manifest, raw, len, 0600) != 0){
+				fsync(d->bin_fd) != 0 || cli_write_atomic(d->p_manifest, raw, len, 0600) != 0 ||
+				map_manifest(d, len) != 0){
 			cli_err("cannot set up the staging files in '%s': %s", d->statedir, strerror(errno));
 			close_download(d, true);
 			if(d->once) d->result = 2;
@@ -763,7 +823,7 @@ static void on_manifest(struct dev *d, const uint8_t *raw, size_t len)
 	struct fwg_manifest m;
 	bool parsed = false;
 	char detail[256];
-	enum fwg_reason r = cli_check_manifest(raw, len, d->vendor, d->model, &d->pins, d->installed,
+	enum fwg_reason r = cli_check_manifest_lean(raw, len, d->vendor, d->model, &d->pins, d->installed,
 			cli_now(), d->skew, &m, &parsed, detail, sizeof(detail));
 	if(r == FWG_R_SEQUENCE_NOT_NEWER && m.sequence == d->installed){
 		/* up to date */

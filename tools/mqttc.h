@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MQTTC_RBUF      16384   /* socket read buffer, by default */
+#define MQTTC_RBUF      49152   /* socket read buffer, by default (docs/performance.md) */
 #define MQTTC_RBUF_MIN  4096
 #define MQTTC_RBUF_MAX  (1u << 20)
 #define MQTTC_TOPIC_MAX 1024    /* longest topic of an incoming PUBLISH */

@@ -21,7 +21,9 @@ struct fwg_manifest {
 	uint32_t nchunks;             /* ceil(size / chunk_size), <= FWG_MAX_CHUNKS */
 	bool has_chunk_sha;           /* member present */
 	uint32_t n_chunk_sha;         /* entries in the array (policy checks == nchunks) */
-	uint8_t (*chunk_sha)[FWG_SHA256_LEN]; /* malloc'd, n_chunk_sha entries */
+	uint8_t (*chunk_sha)[FWG_SHA256_LEN]; /* malloc'd, n_chunk_sha entries; NULL when */
+	size_t chunk_list_off;        /* fwg_manifest_parse_lean left them in the text: its '[' here */
+	bool chunk_list_compact;      /* ... with no whitespace: digest k at chunk_list_off + 2 + 67 k */
 	uint8_t sig[FWG_SIG_MAX];
 	size_t sig_len;
 };
@@ -37,6 +39,20 @@ struct fwg_manifest {
 enum fwg_reason fwg_manifest_parse(const uint8_t *buf, size_t len,
 		const char *expect_vendor, const char *expect_model, struct fwg_manifest *m);
 void fwg_manifest_free(struct fwg_manifest *m);
+/* The same rules and results, but a chunk_sha256 list in the plain form
+ * ('[', "<64 hex>" items, ',', ']', JSON whitespace) is checked and left in
+ * buf instead of being copied (32 bytes of heap per chunk): m->chunk_sha is
+ * NULL and m->chunk_list_off says where the list is. Any other spelling of
+ * the list is copied as by fwg_manifest_parse. Read the digests with
+ * fwg_manifest_chunk_sha and verify with fwg_manifest_verify_raw, given the
+ * same bytes. */
+enum fwg_reason fwg_manifest_parse_lean(const uint8_t *buf, size_t len,
+		const char *expect_vendor, const char *expect_model, struct fwg_manifest *m);
+/* Digest k of chunk_sha256 into out, from m->chunk_sha or (lean) from raw,
+ * the bytes m was parsed from. 0, or -1 (k out of range, or raw is not
+ * those bytes). O(1) for a list without whitespace, else O(k). */
+int fwg_manifest_chunk_sha(const struct fwg_manifest *m, const uint8_t *raw, size_t len, uint32_t k,
+		uint8_t out[FWG_SHA256_LEN]);
 /* Deep copy; 0 / -1. */
 int fwg_manifest_copy(struct fwg_manifest *dst, const struct fwg_manifest *src);
 
@@ -46,6 +62,10 @@ char *fwg_manifest_signing_base(const struct fwg_manifest *m, size_t *len);
 /* ECDSA-SHA256 verification of m->sig over the signing base with pub.
  * FWG_R_OK or FWG_R_SIGNATURE_INVALID. */
 enum fwg_reason fwg_manifest_verify(const struct fwg_manifest *m, EVP_PKEY *pub);
+/* The same for a manifest of fwg_manifest_parse_lean: raw/len are the
+ * bytes it was parsed from (the digests are read from there). */
+enum fwg_reason fwg_manifest_verify_raw(const struct fwg_manifest *m, const uint8_t *raw, size_t len,
+		EVP_PKEY *pub);
 
 /* For the vendor tool: sign m (fills sig/sig_len) with an EC private key. 0/-1. */
 int fwg_manifest_sign(struct fwg_manifest *m, EVP_PKEY *priv);
