@@ -155,6 +155,12 @@ for store in ["disk", "tmpfs"] + rb_cells:
         if fk:
             e2e_notes[-1] += ("; the floor, A's kernel time on the load core plus the hash "
                               "(no user-space work at all): %.2f x A" % med(fk))
+        dw = {r["round"]: r["secs"] for r in rows if r.get("cell") == "durable_write_800m"}
+        if store == "disk" and dw:
+            per = [dw[k] / by[cell]["A"][k]["wall_s"] for k in sorted(set(dw) & set(by[cell]["A"]))]
+            e2e_notes[-1] += ("; the disk alone: 800 MiB written and fsync'd in %.2f s (%.2f..%.2f s), i.e. %.2f x A "
+                              "(%.2f..%.2f per round): B cannot end before the disk has them all" % (
+                                  med(list(dw.values())), min(dw.values()), max(dw.values()), med(per), min(per), max(per)))
 
 acl = {r["case"]: r for r in rows if r.get("cell") == "acl_read"}
 cg = [r for r in rows if r.get("cell") == "acl_read_callgrind"]

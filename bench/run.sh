@@ -206,6 +206,28 @@ for r in $(seq 1 "$rounds"); do
 	echo "{\"cell\":\"sha256_64k_load\",\"broker\":\"-\",\"round\":$r,${h#\{}" >> "$res"
 	if want cells; then cells "$r"; fi
 	if want e2e; then
+		# what the disk itself takes to store the 50 images durably: 800 MiB
+		# written and fsync'd by one process on the load core (the disk cell's
+		# agents must have all of it on disk before the last one is done)
+		case " ${BENCH_STORES:-disk tmpfs} " in *" disk "*)
+			sync
+			t=$(taskset -c "$lcpu" python3 - "$work/durable.bin" <<'PY'
+import os, sys, time
+buf = b"\x5a" * (1 << 20)
+t0 = time.monotonic()
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+for _ in range(800):
+    os.write(fd, buf)
+os.fsync(fd)
+os.close(fd)
+print("%.3f" % (time.monotonic() - t0))
+os.unlink(sys.argv[1])
+PY
+)
+			echo "{\"cell\":\"durable_write_800m\",\"broker\":\"-\",\"round\":$r,\"secs\":$t}" >> "$res"
+			echo "  durable write of 800 MiB on the disk: $t s" >&2
+			sync ;;
+		esac
 		for store in ${BENCH_STORES:-disk tmpfs}; do for b in $order; do e2e "$r" "$b" $store; done; done
 		# BENCH_E2E_RB=16: the agents with another --read-buffer (KiB) as well
 		if [ -n "${BENCH_E2E_RB:-}" ]; then for b in $order; do e2e "$r" "$b" tmpfs "$BENCH_E2E_RB"; done; fi
