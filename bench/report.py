@@ -73,18 +73,22 @@ def limit(cell):
 
 lines = []
 P = lines.append
-P("| cell | A bare | B fwguard | B/A (min..max) | target | met | lost | broker CPU us/delivery A / B (A/B) | B broker CPU | limited by |")
-P("|---|---|---|---|---|---|---|---|---|---|")
+# Two B/A figures: the ratio of the medians of each side, and the median of
+# the per-round ratios. The runs of a pair are back to back (the same moment
+# of the machine), so the per-round ratio is what cancels the host's drift;
+# its median is what "met" is judged on. Both are printed.
+P("| cell | A bare | B fwguard | B/A ratio of medians | B/A median of paired ratios (min..max) | target | met | lost | broker CPU us/delivery A / B (A/B) | B broker CPU | limited by |")
+P("|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def cellrow(name, cell, target, unit="msg/s", key="deliveries_per_s", fmt="%.0f"):
     r = ratio(cell, key)
     if not r:
         return
-    met = "" if target is None else ("yes" if r["ratio"] >= target else "**no**")
+    met = "" if target is None else ("yes" if r["paired"] >= target else "**no**")
     ca, cb = cost(cell, "A"), cost(cell, "B")
-    P("| %s | %s %s | %s %s | %.3f (%.3f..%.3f) | %s | %s | %d | %.2f / %.2f (%.3f) | %.0f%% | %s |" % (
-        name, fmt % r["A"], unit, fmt % r["B"], unit, r["ratio"], r["min"], r["max"],
+    P("| %s | %s %s | %s %s | %.3f | %.3f (%.3f..%.3f) | %s | %s | %d | %.2f / %.2f (%.3f) | %.0f%% | %s |" % (
+        name, fmt % r["A"], unit, fmt % r["B"], unit, r["ratio"], r["paired"], r["min"], r["max"],
         ">= %.2f" % target if target else "-", met, lost(cell), ca, cb, ca / cb, 100 * cpu(cell, "B"), limit(cell)))
 
 
@@ -102,9 +106,9 @@ if rounds:
     bounds = {k: 1.0 / (1.0 / a[k] + sha[k] / 1e9) for k in rounds}
     per = [b[k] / bounds[k] for k in rounds]
     mbound, mb = med(list(bounds.values())), med([b[k] for k in rounds])
-    P("| firmware 64 KiB, 1 sub, vs single-SHA-pass bound (SHA-256 64 KiB = %.1f us) | bound %.0f msg/s | %.0f msg/s | %.3f (%.3f..%.3f) | >= 0.90 | %s | %d | - | %.0f%% | %s |" % (
-        med(list(sha.values())) / 1e3, mbound, mb, mb / mbound, min(per), max(per),
-        "yes" if mb / mbound >= 0.90 else "**no**", lost("fw64k_1"), 100 * cpu("fw64k_1", "B"), limit("fw64k_1")))
+    P("| firmware 64 KiB, 1 sub, vs single-SHA-pass bound (SHA-256 64 KiB = %.1f us) | bound %.0f msg/s | %.0f msg/s | %.3f | %.3f (%.3f..%.3f) | >= 0.90 | %s | %d | - | %.0f%% | %s |" % (
+        med(list(sha.values())) / 1e3, mbound, mb, mb / mbound, med(per), min(per), max(per),
+        "yes" if med(per) >= 0.90 else "**no**", lost("fw64k_1"), 100 * cpu("fw64k_1", "B"), limit("fw64k_1")))
     bound_txt = "bound = 1 / (1/rate_A + t_sha256(64 KiB)), per round"
 
 # End to end: 16 MiB to 50 receivers, on disk and on tmpfs. The receivers
@@ -142,8 +146,8 @@ for store in ["disk", "tmpfs"] + rb_cells:
             fk.append((a["load_cpu_kernel_s"] + t_sha) / a["wall_s"])
     floor_txt = ("A + hash %.2f s = %.2f x A" % (med(fl), med(fr))) if fl else "-"
     busy = lambda b, key: med([x[key] for x in by[cell][b].values() if key in x] or [float("nan")])
-    P("| 16 MiB image to 50 receivers on %s, end to end (s; A: mosquitto_sub, B: fwguard device%s) | %.2f s | %.2f s | %.3f (%.3f..%.3f) | <= 1.15 | %s | - | - | - | load core busy A %.2f s / B %.2f s (%.0f%% / %.0f%% of the run); %s |" % (
-        store.split("_")[0], (" --read-buffer %d" % (int(store.split("_rb")[1][:-1]) * 1024)) if "_rb" in store else "", e["A"], e["B"], e["ratio"], e["min"], e["max"], "yes" if e["ratio"] <= 1.15 else "**no**",
+    P("| 16 MiB image to 50 receivers on %s, end to end (s; A: mosquitto_sub, B: fwguard device%s) | %.2f s | %.2f s | %.3f | %.3f (%.3f..%.3f) | <= 1.15 | %s | - | - | - | load core busy A %.2f s / B %.2f s (%.0f%% / %.0f%% of the run); %s |" % (
+        store.split("_")[0], (" --read-buffer %d" % (int(store.split("_rb")[1][:-1]) * 1024)) if "_rb" in store else "", e["A"], e["B"], e["ratio"], e["paired"], e["min"], e["max"], "yes" if e["paired"] <= 1.15 else "**no**",
         busy("A", "load_cpu_busy_s"), busy("B", "load_cpu_busy_s"),
         100 * busy("A", "load_cpu_busy_s") / e["A"], 100 * busy("B", "load_cpu_busy_s") / e["B"], floor_txt))
     if fl:
@@ -166,14 +170,14 @@ acl = {r["case"]: r for r in rows if r.get("cell") == "acl_read"}
 cg = [r for r in rows if r.get("cell") == "acl_read_callgrind"]
 if acl:
     c = acl.get("chunk_to_device")
-    P("| ACL READ check, chunk to a device (real plugin, best of 7 x 2M calls) | - | %.0f ns | - | <= 150 ns | %s | - | - | - | %s |" % (
+    P("| ACL READ check, chunk to a device (real plugin, best of 7 x 2M calls) | - | %.0f ns | - | - | <= 150 ns | %s | - | - | - | %s |" % (
         c["ns_per_read_check"], "yes" if c["ns_per_read_check"] <= 150 else "**no**",
         ("%d instructions/call (callgrind)" % cg[0]["ir_per_call"]) if cg else ""))
 heap = [r for r in rows if r.get("cell") == "device_heap"]
 for h in heap:
     lim = h["chunk_size"] + 65536
     size = ("%d MiB" % (h["image_bytes"] >> 20)) if h["image_bytes"] >= 1 << 20 else ("%d KiB" % (h["image_bytes"] >> 10))
-    P("| device agent peak heap, %s image, %d KiB chunks, %d KiB read buffer (massif, heap + allocator overhead) | - | %d KiB | - | <= %d KiB | %s | - | - | - | - |" % (
+    P("| device agent peak heap, %s image, %d KiB chunks, %d KiB read buffer (massif, heap + allocator overhead) | - | %d KiB | - | - | <= %d KiB | %s | - | - | - | - |" % (
         size, h["chunk_size"] >> 10, h.get("read_buffer", 16384) >> 10, h["peak_heap_bytes"] >> 10, lim >> 10,
         "yes" if h["peak_heap_bytes"] <= lim else "**no**"))
 
