@@ -106,6 +106,7 @@ struct dev {
 	int bin_fd, bitmap_fd;
 	uint8_t have[BITMAP_BYTES], subscribed[BITMAP_BYTES], retries[FWG_MAX_CHUNKS];
 	uint32_t nhave, outstanding, fetched, present_at_start;
+	uint32_t out_of_order; /* chunks checked one by one (not in index order when they came) */
 	int last_pct;
 	bool sub_all;          /* subscribed to chunk/<seq>/# */
 	bool no_sub_all;       /* after a stall: by their own topics only */
@@ -565,7 +566,7 @@ static void finish(struct dev *d)
 		cli_err("cannot record the installed sequence in '%s': %s", d->p_installed, strerror(errno));
 		ok = false;
 	}
-	uint32_t fetched = d->fetched, total = d->m.nchunks, present = d->present_at_start;
+	uint32_t fetched = d->fetched, total = d->m.nchunks, present = d->present_at_start, ooo = d->out_of_order;
 	if(!ok){
 		memcpy(d->refused_sha, d->raw_sha, FWG_SHA256_LEN);
 		close_download(d, true);
@@ -577,6 +578,7 @@ static void finish(struct dev *d)
 	d->installed = seq;
 	close_download(d, true);
 	cli_fsync_dir_of(d->p_manifest);
+	if(ooo > 0) printf("%" PRIu32 " chunks came out of order (each checked against its chunk_sha256)\n", ooo);
 	printf("installed sequence %" PRIu64 " (version %s): fetched %" PRIu32 " of %" PRIu32
 			" chunks (%" PRIu32 " were already present)\n", seq, version, fetched, total, present);
 	fflush(stdout);
@@ -695,6 +697,7 @@ static void chunk_end(struct dev *d, bool ok)
 			return;
 		}
 	}
+	if(!in_order) d->out_of_order++;
 	uint64_t len = fwg_manifest_chunk_len(&d->m, i);
 	if(d->max_rate) rate_limit(d, len);
 #ifdef SYNC_FILE_RANGE_WRITE
@@ -734,7 +737,7 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, const 
 	memset(d->have, 0, sizeof(d->have));
 	memset(d->subscribed, 0, sizeof(d->subscribed));
 	memset(d->retries, 0, sizeof(d->retries));
-	d->nhave = d->outstanding = d->fetched = 0;
+	d->nhave = d->outstanding = d->fetched = d->out_of_order = 0;
 	d->last_pct = -1;
 	d->sub_all = d->no_sub_all = false;
 	d->hashed = 0;

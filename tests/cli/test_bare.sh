@@ -22,6 +22,18 @@ put_chunks() {
 		i=$((i + 1))
 	done
 }
+# put_chunks_reverse SEQ IMAGE: the same, the last chunk first (Mosquitto
+# sends retained messages in the order they were stored: the agent gets
+# every chunk but the last out of index order)
+put_chunks_reverse() {
+	local seq=$1 img=$2 i f
+	rm -rf "$T/chunks"; mkdir -p "$T/chunks"
+	split -b "$CS" -d -a 4 "$img" "$T/chunks/c"
+	for f in $(ls -r "$T"/chunks/c*); do
+		i=$((10#${f##*/c}))
+		put_retained "$BASE/chunk/$seq/$i" "$f" || return 1
+	done
+}
 # agent: one --once run of device dev1; rc in AG_RC, output in $T/agent.out
 agent() {
 	device_cmd dev1 --once --timeout 15 --max-backoff 1 "$@"
@@ -106,6 +118,26 @@ t_bad_chunk_then_good() {
 	# the next case expects sequence 5 installed: put it back
 	cp "$T/good.bin" "$T/dev1/firmware.bin"; echo 5 > "$T/dev1/state/installed.seq"
 }
+# Chunks out of index order are checked one by one against chunk_sha256,
+# read from the agent's staging manifest (not kept on its heap).
+t_out_of_order() {
+	head -c 65536 /dev/urandom > "$T/new.bin"
+	sign "$T/new.bin" 80 "$T/m.json" --chunk-size $CS || return 1
+	put_retained "$BASE/manifest" "$T/m.json" && put_chunks_reverse 80 "$T/new.bin" || return 1
+	agent
+	[ "$AG_RC" = 0 ] || fail "agent exit $AG_RC: $(tail -c 600 "$T/agent.out")" || return 1
+	grep -Eq "^1[0-5] chunks came out of order" "$T/agent.out" || fail "not out of order: $(cat "$T/agent.out")" || return 1
+	cmp -s "$T/new.bin" "$T/dev1/firmware.bin" || fail "installed image differs" || return 1
+	cp "$T/good.bin" "$T/dev1/firmware.bin"; echo 5 > "$T/dev1/state/installed.seq"
+}
+t_out_of_order_tampered() {
+	head -c 65536 /dev/urandom > "$T/new.bin"
+	sign "$T/new.bin" 81 "$T/m.json" --chunk-size $CS || return 1
+	cp "$T/new.bin" "$T/evil.bin"; printf 'EVIL' | dd of="$T/evil.bin" bs=1 seek=9000 conv=notrunc 2>/dev/null
+	put_retained "$BASE/manifest" "$T/m.json" && put_chunks_reverse 81 "$T/evil.bin" || return 1
+	agent; expect_refused chunk_digest_mismatch || return 1
+	grep -q "chunk 2: chunk_digest_mismatch, fetching it again" "$T/agent.out" || fail "no refetch of chunk 2: $(cat "$T/agent.out")"
+}
 t_image_digest() {
 	head -c 65536 /dev/urandom > "$T/new.bin"
 	sign "$T/new.bin" 73 "$T/m.json" --chunk-size $CS --no-chunk-digests || return 1
@@ -146,6 +178,8 @@ run_case "an expired manifest: refused (expired)" t_expired
 run_case "a manifest for another model: refused (model_mismatch)" t_wrong_model
 run_case "a tampered chunk: refetched once, then refused (chunk_digest_mismatch)" t_tampered_chunk
 run_case "a bad chunk found by the image digest: fetched again, installs when the copy is good" t_bad_chunk_then_good
+run_case "chunks out of index order: each checked against chunk_sha256, installs" t_out_of_order
+run_case "a tampered chunk out of order: refused on arrival (chunk_digest_mismatch)" t_out_of_order_tampered
 run_case "chunks whose whole-image digest differs: refused (image_digest_mismatch)" t_image_digest
 run_case "a chunk of the wrong length: refused (chunk_length)" t_short_chunk
 run_case "a manifest above 80 KiB: refused (payload_too_large)" t_big_manifest
