@@ -19,15 +19,18 @@
  * MQTT is tools/mqttc.c (not libmosquitto): a chunk's payload is handed
  * over in pieces as it comes off the socket, each piece hashed and written
  * at its offset; the chunk is decided when its payload ends (the PUBACK
- * follows). A manifest (at most FWG_MANIFEST_MAX) is written to
- * incoming.manifest as it comes and checked from a read-only mapping of
- * that file, so the agent's heap holds neither the image nor the manifest
- * text (only the parsed fields and the chunk digests).
+ * follows; the PUBACKs of one loop step go out together). A manifest (at
+ * most FWG_MANIFEST_MAX) is written to incoming.manifest as it comes and
+ * checked from a read-only mapping of that file (fwg_manifest_parse_lean:
+ * the chunk digests stay in the text); while its download is active,
+ * staging.manifest is mapped and a chunk's digest read from there when it
+ * is needed. So the agent's heap holds neither the image, nor the manifest
+ * text, nor the digests: its size does not depend on the image.
  *
  * State directory:
  *   installed.seq      the installed sequence (decimal), replaced atomically + fsync
  *   incoming.manifest  a manifest being received (removed once checked)
- *   staging.manifest   the manifest being fetched (raw bytes)
+ *   staging.manifest   the manifest being fetched (raw bytes; mapped while active)
  *   staging.bin        the image being assembled
  *   staging.bitmap     one bit per chunk present in staging.bin
  * The bitmap is not fsync'd per chunk: on resume every chunk it marks is
