@@ -157,8 +157,8 @@ for store in ["disk", "tmpfs"] + rb_cells:
                              store, 50 * 256 * med(list(sha_load.values())) / 1e9, 65536 / med(list(sha_load.values())) * 1e3,
                              med(fl), med(fr), e["B"] - med(fl), med(f2)))
         if fk:
-            e2e_notes[-1] += ("; the floor, A's kernel time on the load core plus the hash "
-                              "(no user-space work at all): %.2f x A" % med(fk))
+            e2e_notes[-1] += ("; A's kernel time on the load core plus the hash (a receiver with "
+                              "mosquitto_sub's kernel work and no user-space work but the hash): %.2f x A" % med(fk))
         dw = {r["round"]: r["secs"] for r in rows if r.get("cell") == "durable_write_800m"}
         if store == "disk" and dw:
             per = [dw[k] / by[cell]["A"][k]["wall_s"] for k in sorted(set(dw) & set(by[cell]["A"]))]
