@@ -12,26 +12,17 @@ BASE=fw/$VENDOR/$MODEL
 
 # put_retained TOPIC FILE
 put_retained() { timeout 20 mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -r -t "$1" -f "$2"; }
-# put_chunks SEQ IMAGE: the image's chunks as retained messages
+# put_chunks SEQ IMAGE [-r]: the image's chunks as retained messages; with
+# -r the last chunk first (Mosquitto sends retained messages in the order
+# they were stored: the agent then gets every chunk but the last out of
+# index order)
 put_chunks() {
-	local seq=$1 img=$2 i=0 f
+	local seq=$1 img=$2 order=${3:-} f
 	rm -rf "$T/chunks"; mkdir -p "$T/chunks"
 	split -b "$CS" -d -a 4 "$img" "$T/chunks/c"
-	for f in "$T"/chunks/c*; do
-		put_retained "$BASE/chunk/$seq/$i" "$f" || return 1
-		i=$((i + 1))
-	done
-}
-# put_chunks_reverse SEQ IMAGE: the same, the last chunk first (Mosquitto
-# sends retained messages in the order they were stored: the agent gets
-# every chunk but the last out of index order)
-put_chunks_reverse() {
-	local seq=$1 img=$2 i f
-	rm -rf "$T/chunks"; mkdir -p "$T/chunks"
-	split -b "$CS" -d -a 4 "$img" "$T/chunks/c"
-	for f in $(ls -r "$T"/chunks/c*); do
-		i=$((10#${f##*/c}))
-		put_retained "$BASE/chunk/$seq/$i" "$f" || return 1
+	# shellcheck disable=SC2012,SC2086
+	for f in $(ls $order "$T"/chunks/c*); do
+		put_retained "$BASE/chunk/$seq/$((10#${f##*/c}))" "$f" || return 1
 	done
 }
 # agent: one --once run of device dev1; rc in AG_RC, output in $T/agent.out
@@ -86,14 +77,17 @@ t_wrong_model() {
 		--chunk-size $CS -o "$T/m.json" "$T/good.bin" 2>/dev/null || return 1
 	put_retained "$BASE/manifest" "$T/m.json"; agent; expect_refused model_mismatch
 }
-t_tampered_chunk() {
+# tampered_refused SEQ [-r]: chunk 2 edited after signing: refetched once
+# (the broker has only the bad copy), then refused
+tampered_refused() {
 	head -c 65536 /dev/urandom > "$T/new.bin"
-	sign "$T/new.bin" 72 "$T/m.json" --chunk-size $CS || return 1
+	sign "$T/new.bin" "$1" "$T/m.json" --chunk-size $CS || return 1
 	cp "$T/new.bin" "$T/evil.bin"; printf 'EVIL' | dd of="$T/evil.bin" bs=1 seek=9000 conv=notrunc 2>/dev/null
-	put_retained "$BASE/manifest" "$T/m.json" && put_chunks 72 "$T/evil.bin" || return 1
+	put_retained "$BASE/manifest" "$T/m.json" && put_chunks "$1" "$T/evil.bin" ${2:-} || return 1
 	agent; expect_refused chunk_digest_mismatch || return 1
 	grep -q "chunk 2: chunk_digest_mismatch, fetching it again" "$T/agent.out" || fail "no refetch of chunk 2: $(cat "$T/agent.out")"
 }
+t_tampered_chunk() { tampered_refused 72; }
 # A chunk that arrives in order goes into the image digest only; a bad one
 # is found when that digest does not match, and fetched again: here the
 # broker's copy is corrected meanwhile, so the update installs.
@@ -123,21 +117,14 @@ t_bad_chunk_then_good() {
 t_out_of_order() {
 	head -c 65536 /dev/urandom > "$T/new.bin"
 	sign "$T/new.bin" 80 "$T/m.json" --chunk-size $CS || return 1
-	put_retained "$BASE/manifest" "$T/m.json" && put_chunks_reverse 80 "$T/new.bin" || return 1
+	put_retained "$BASE/manifest" "$T/m.json" && put_chunks 80 "$T/new.bin" -r || return 1
 	agent
 	[ "$AG_RC" = 0 ] || fail "agent exit $AG_RC: $(tail -c 600 "$T/agent.out")" || return 1
 	grep -Eq "^1[0-5] chunks came out of order" "$T/agent.out" || fail "not out of order: $(cat "$T/agent.out")" || return 1
 	cmp -s "$T/new.bin" "$T/dev1/firmware.bin" || fail "installed image differs" || return 1
 	cp "$T/good.bin" "$T/dev1/firmware.bin"; echo 5 > "$T/dev1/state/installed.seq"
 }
-t_out_of_order_tampered() {
-	head -c 65536 /dev/urandom > "$T/new.bin"
-	sign "$T/new.bin" 81 "$T/m.json" --chunk-size $CS || return 1
-	cp "$T/new.bin" "$T/evil.bin"; printf 'EVIL' | dd of="$T/evil.bin" bs=1 seek=9000 conv=notrunc 2>/dev/null
-	put_retained "$BASE/manifest" "$T/m.json" && put_chunks_reverse 81 "$T/evil.bin" || return 1
-	agent; expect_refused chunk_digest_mismatch || return 1
-	grep -q "chunk 2: chunk_digest_mismatch, fetching it again" "$T/agent.out" || fail "no refetch of chunk 2: $(cat "$T/agent.out")"
-}
+t_out_of_order_tampered() { tampered_refused 81 -r; }
 t_image_digest() {
 	head -c 65536 /dev/urandom > "$T/new.bin"
 	sign "$T/new.bin" 73 "$T/m.json" --chunk-size $CS --no-chunk-digests || return 1
