@@ -105,6 +105,13 @@ for name, hostile in cases:
             c.sendall(big[i:i + 7000])
         first, body = read_packet(c)
         res.write("%s puback %02x %s\n" % ("ok" if (first, body[:2]) == (0x40, b"\x10\x92") else "fail", first, body.hex()))
+        # three QoS 1 PUBLISHes in one write: the agent sends their PUBACKs
+        # together at the end of its loop step, every one, in order
+        c.sendall(b"".join(publish("other/topic", 1, pid, b"p%d" % pid) for pid in (7, 8, 9)))
+        got = [read_packet(c) for _ in range(3)]
+        want = [(0x40, bytes([0, pid])) for pid in (7, 8, 9)]
+        res.write("%s pubacks in order %s\n" % ("ok" if [(f, b[:2]) for f, b in got] == want else "fail",
+                                                 " ".join("%02x:%s" % (f, b.hex()) for f, b in got)))
         c.settimeout(12)
         first, body = read_packet(c)
         res.write("%s pingreq %02x\n" % ("ok" if first == 0xc0 else "fail", first))
