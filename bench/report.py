@@ -122,6 +122,12 @@ if rounds:
 # floor is A's kernel time on the load core plus the hash (below).
 sha_load = {k: v["ns_per_hash"] for k, v in by["sha256_64k_load"]["-"].items()}
 e2e_notes = []
+def rb_label(store):
+    """tmpfs_rb16k: the agents ran with --read-buffer 16384"""
+    kib = store.partition("_rb")[2].rstrip("k")
+    return " --read-buffer %d" % (int(kib) * 1024) if kib else ""
+
+
 rb_cells = sorted({r["cell"][len("e2e16m_50_"):] for r in rows if r.get("cell", "").startswith("e2e16m_50_tmpfs_rb")})
 for store in ["disk", "tmpfs"] + rb_cells:
     cell = "e2e16m_50_" + store
@@ -147,7 +153,7 @@ for store in ["disk", "tmpfs"] + rb_cells:
     floor_txt = ("A + hash %.2f s = %.2f x A" % (med(fl), med(fr))) if fl else "-"
     busy = lambda b, key: med([x[key] for x in by[cell][b].values() if key in x] or [float("nan")])
     P("| 16 MiB image to 50 receivers on %s, end to end (s; A: mosquitto_sub, B: fwguard device%s) | %.2f s | %.2f s | %.3f | %.3f (%.3f..%.3f) | <= 1.15 | %s | - | - | - | load core busy A %.2f s / B %.2f s (%.0f%% / %.0f%% of the run); %s |" % (
-        store.split("_")[0], (" --read-buffer %d" % (int(store.split("_rb")[1][:-1]) * 1024)) if "_rb" in store else "", e["A"], e["B"], e["ratio"], e["paired"], e["min"], e["max"], "yes" if e["paired"] <= 1.15 else "**no**",
+        store.split("_rb")[0], rb_label(store), e["A"], e["B"], e["ratio"], e["paired"], e["min"], e["max"], "yes" if e["paired"] <= 1.15 else "**no**",
         busy("A", "load_cpu_busy_s"), busy("B", "load_cpu_busy_s"),
         100 * busy("A", "load_cpu_busy_s") / e["A"], 100 * busy("B", "load_cpu_busy_s") / e["B"], floor_txt))
     if fl:

@@ -273,25 +273,20 @@ print('{"cell":"acl_read_callgrind","case":"chunk_to_device","calls":%d,"ir_per_
 PY
 fi
 fi
-if want heap && command -v valgrind >/dev/null; then
-	# device agent heap: a 64 KiB, a 1 MiB, a 16 MiB and a 64 MiB image (1024 chunks, the most a manifest may list), 64 KiB chunks (massif)
-	# (and the 64 MiB image again with BENCH_E2E_RB's read buffer, if set)
-	rb_default=$("$FWG_CLI" device --help 2>&1 | sed -n 's/.*--read-buffer BYTES (\([0-9]*\)).*/\1/p')
-	for n in 1 16 256 1024 ${BENCH_E2E_RB:+1024rb}; do
-		rbopt='' nb=${n%rb}
-		[ "$n" = "$nb" ] || rbopt="--read-buffer $((BENCH_E2E_RB * 1024))"
-		n=$nb
-		seq[B]=$((seq[B] + 1))
-		d=$work/heap-$n${rbopt:+-rb}
-		mkdir -p "$d/state"
-		$LOAD -p "$port_b" $FW --subs 0 --chunk-size 65536 --nchunks $n --count $n --window 16 --sequence "${seq[B]}" > /dev/null
-		# the image is now retained on the broker: the agent fetches all of it
-		valgrind --tool=massif --massif-out-file="$d/massif.out" "$FWG_CLI" device -h 127.0.0.1 -p "$port_b" \
-			--vendor acme --model thermo-x1 --device dev60 --pin "$work/keys/vendor-sign.pem.pub.b64" \
-			--state-dir "$d/state" --target "$d/fw.bin" --once --timeout 120 $rbopt > "$d/log" 2>&1 \
-			|| { echo "bench: device under massif failed:" >&2; cat "$d/log" >&2; exit 1; }
-		rbval=${rbopt#--read-buffer }
-		python3 - "$d/massif.out" $n "${rbval:-$rb_default}" >> "$res" <<'PY'
+# heap N RB: the agent's peak heap (massif) fetching a retained image of N
+# 64 KiB chunks, with --read-buffer RB bytes
+heap() {
+	n=$1 rb=$2
+	seq[B]=$((seq[B] + 1))
+	d=$work/heap-$n-$rb
+	mkdir -p "$d/state"
+	$LOAD -p "$port_b" $FW --subs 0 --chunk-size 65536 --nchunks "$n" --count "$n" --window 16 --sequence "${seq[B]}" > /dev/null
+	# the image is now retained on the broker: the agent fetches all of it
+	valgrind --tool=massif --massif-out-file="$d/massif.out" "$FWG_CLI" device -h 127.0.0.1 -p "$port_b" \
+		--vendor acme --model thermo-x1 --device dev60 --pin "$work/keys/vendor-sign.pem.pub.b64" \
+		--state-dir "$d/state" --target "$d/fw.bin" --once --timeout 120 --read-buffer "$rb" > "$d/log" 2>&1 \
+		|| { echo "bench: device under massif failed:" >&2; cat "$d/log" >&2; exit 1; }
+	python3 - "$d/massif.out" "$n" "$rb" >> "$res" <<'PY'
 import sys
 peak = 0
 for line in open(sys.argv[1]):
@@ -300,7 +295,14 @@ for line in open(sys.argv[1]):
 print('{"cell":"device_heap","image_bytes":%d,"chunk_size":65536,"read_buffer":%d,"peak_heap_bytes":%d}'
       % (int(sys.argv[2]) * 65536, int(sys.argv[3]), peak))
 PY
-	done
+}
+if want heap && command -v valgrind >/dev/null; then
+	# a 64 KiB, a 1 MiB, a 16 MiB and a 64 MiB image (1024 chunks, the most a
+	# manifest may list) with the agent's default read buffer (its --help
+	# says which), and the 64 MiB one again with BENCH_E2E_RB's, if set
+	rb_default=$("$FWG_CLI" device --help 2>&1 | sed -n 's/.*--read-buffer BYTES (\([0-9]*\)).*/\1/p')
+	for n in 1 16 256 1024; do heap "$n" "$rb_default"; done
+	if [ -n "${BENCH_E2E_RB:-}" ]; then heap 1024 $((BENCH_E2E_RB * 1024)); fi
 fi
 grep -h "fwguard:" "$work/B/mosquitto.log" | grep -iv "started\|mode" | head -5 >&2 || true
 echo "bench: $(($(date +%s) - t_begin)) s" >&2

@@ -281,6 +281,23 @@ static size_t find_chunk_list(const uint8_t *b, size_t len)
 	return 0;
 }
 
+/* One item of a plain digest list (below): at b[*i] the '[' before the
+ * first item or the ',' before another, JSON whitespace, "<64 hex digits>",
+ * JSON whitespace. The digest into out, *i past it. 0 / -1. The parser and
+ * the readers of a list left in the text (fwg_manifest_parse_lean) share
+ * it, so they accept the same items. */
+static int list_next(const uint8_t *b, size_t len, size_t *i, bool first, uint8_t out[FWG_SHA256_LEN])
+{
+	size_t j = *i;
+	if(j >= len || b[j] != (first ? '[' : ',')) return -1;
+	j = skip_ws(b, len, j + 1);
+	if(len - j < FWG_SHA256_HEX_LEN + 2 || b[j] != '"' || b[j + 1 + FWG_SHA256_HEX_LEN] != '"' ||
+			fwg_hex_decode((const char *)b + j + 1, FWG_SHA256_HEX_LEN, out, FWG_SHA256_LEN) != 0)
+		return -1;
+	*i = skip_ws(b, len, j + FWG_SHA256_HEX_LEN + 2);
+	return 0;
+}
+
 /* At b[i], the plain form of a digest list: '[' then one or more
  * "<64 hex digits>" separated by ',' then ']' (JSON whitespace between
  * tokens), at most FWG_MAX_CHUNKS. The offset just after ']' (digests into
@@ -289,25 +306,15 @@ static size_t find_chunk_list(const uint8_t *b, size_t len)
 static size_t plain_chunk_list(const uint8_t *b, size_t len, size_t i, uint32_t *n,
 		uint8_t (*out)[FWG_SHA256_LEN])
 {
-	uint32_t k = 0;
-	if(i >= len || b[i] != '[') return 0;
-	i = skip_ws(b, len, i + 1);
-	for(;;){
+	for(uint32_t k = 0; k < FWG_MAX_CHUNKS; k++){
 		uint8_t tmp[FWG_SHA256_LEN];
-		if(k >= FWG_MAX_CHUNKS || i >= len || len - i < FWG_SHA256_HEX_LEN + 2 || b[i] != '"' ||
-				b[i + 1 + FWG_SHA256_HEX_LEN] != '"' ||
-				fwg_hex_decode((const char *)b + i + 1, FWG_SHA256_HEX_LEN, out ? out[k] : tmp, FWG_SHA256_LEN) != 0)
-			return 0;
-		k++;
-		i = skip_ws(b, len, i + FWG_SHA256_HEX_LEN + 2);
-		if(i >= len) return 0;
+		if(list_next(b, len, &i, k == 0, out ? out[k] : tmp) != 0 || i >= len) return 0;
 		if(b[i] == ']'){
-			*n = k;
+			*n = k + 1;
 			return i + 1;
 		}
-		if(b[i] != ',') return 0;
-		i = skip_ws(b, len, i + 1);
 	}
+	return 0;
 }
 
 /* A long chunk_sha256 list would cost cJSON two allocations per digest
@@ -415,20 +422,6 @@ enum fwg_reason fwg_manifest_parse_lean(const uint8_t *buf, size_t len,
 		const char *expect_vendor, const char *expect_model, struct fwg_manifest *m)
 {
 	return parse(buf, len, expect_vendor, expect_model, m, true);
-}
-
-/* Walking a plain list left in the text: *i at the next item's '"' (or
- * the list's '[' before the first), the digest into out. 0 / -1. */
-static int list_next(const uint8_t *b, size_t len, size_t *i, bool first, uint8_t out[FWG_SHA256_LEN])
-{
-	size_t j = *i;
-	if(j >= len || b[j] != (first ? '[' : ',')) return -1;
-	j = skip_ws(b, len, j + 1);
-	if(j >= len || len - j < FWG_SHA256_HEX_LEN + 2 || b[j] != '"' || b[j + 1 + FWG_SHA256_HEX_LEN] != '"' ||
-			fwg_hex_decode((const char *)b + j + 1, FWG_SHA256_HEX_LEN, out, FWG_SHA256_LEN) != 0)
-		return -1;
-	*i = skip_ws(b, len, j + FWG_SHA256_HEX_LEN + 2);
-	return 0;
 }
 
 int fwg_manifest_chunk_sha(const struct fwg_manifest *m, const uint8_t *raw, size_t len, uint32_t k,

@@ -33,15 +33,14 @@ void cli_pins_free(struct cli_pins *p)
 	p->n = 0;
 }
 
-static enum fwg_reason check_manifest(const uint8_t *raw, size_t len, const char *vendor,
+enum fwg_reason cli_check_manifest(const uint8_t *raw, size_t len, const char *vendor,
 		const char *model, const struct cli_pins *pins, uint64_t installed,
 		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
-		char *detail, size_t dlen, bool lean)
+		char *detail, size_t dlen)
 {
 	*parsed = false;
 	detail[0] = '\0';
-	enum fwg_reason r = lean ? fwg_manifest_parse_lean(raw, len, vendor, model, m)
-		: fwg_manifest_parse(raw, len, vendor, model, m);
+	enum fwg_reason r = fwg_manifest_parse_lean(raw, len, vendor, model, m);
 	if(r != FWG_R_OK){
 		if(r == FWG_R_VENDOR_MISMATCH) snprintf(detail, dlen, "not for vendor '%s'", vendor);
 		else if(r == FWG_R_MODEL_MISMATCH) snprintf(detail, dlen, "not for model '%s'", model);
@@ -56,7 +55,7 @@ static enum fwg_reason check_manifest(const uint8_t *raw, size_t len, const char
 		snprintf(detail, dlen, "signed by key id %s, which is not pinned", m->key_id);
 		return FWG_R_KEY_UNKNOWN;
 	}
-	r = fwg_manifest_verify_raw(m, raw, len, pub);    /* (raw is only read for a lean m) */
+	r = fwg_manifest_verify_raw(m, raw, len, pub);
 	if(r != FWG_R_OK){
 		snprintf(detail, dlen, "the signature does not verify with pinned key %s", m->key_id);
 		return r;
@@ -119,34 +118,12 @@ void cli_sha256_free(struct cli_sha256 *c)
 	c->evp = NULL;
 }
 
-enum fwg_reason cli_check_manifest(const uint8_t *raw, size_t len, const char *vendor,
-		const char *model, const struct cli_pins *pins, uint64_t installed,
-		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
-		char *detail, size_t dlen)
-{
-	return check_manifest(raw, len, vendor, model, pins, installed, now, skew, m, parsed, detail, dlen, false);
-}
-
-enum fwg_reason cli_check_manifest_lean(const uint8_t *raw, size_t len, const char *vendor,
-		const char *model, const struct cli_pins *pins, uint64_t installed,
-		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
-		char *detail, size_t dlen)
-{
-	return check_manifest(raw, len, vendor, model, pins, installed, now, skew, m, parsed, detail, dlen, true);
-}
-
-enum fwg_reason cli_check_image(int fd, const struct fwg_manifest *m, uint64_t *bad_chunk)
-{
-	return cli_check_image_raw(fd, m, NULL, 0, 65536, bad_chunk);
-}
-
-enum fwg_reason cli_check_image_raw(int fd, const struct fwg_manifest *m, const uint8_t *raw, size_t rawlen,
+enum fwg_reason cli_check_image(int fd, const struct fwg_manifest *m, const uint8_t *raw, size_t rawlen,
 		size_t bufsz, uint64_t *bad_chunk)
 {
 	struct stat st;
 	if(fstat(fd, &st) != 0) return FWG_R_INTERNAL;
 	if((uint64_t)st.st_size != m->size) return FWG_R_IMAGE_SIZE;
-	const size_t BUFSZ = bufsz;
 	uint8_t *buf = bufsz > 0 ? malloc(bufsz) : NULL;
 	struct cli_sha256 whole, chunk;
 	memset(&whole, 0, sizeof(whole));
@@ -156,7 +133,7 @@ enum fwg_reason cli_check_image_raw(int fd, const struct fwg_manifest *m, const 
 	uint64_t off = 0, idx = 0, in_chunk = 0;
 	bool chunks = m->has_chunk_sha && m->n_chunk_sha == m->nchunks;
 	while(off < m->size){
-		size_t want = BUFSZ;
+		size_t want = bufsz;
 		if(chunks && m->chunk_size - in_chunk < want) want = (size_t)(m->chunk_size - in_chunk);
 		if(m->size - off < want) want = (size_t)(m->size - off);
 		ssize_t got = pread(fd, buf, want, (off_t)off);

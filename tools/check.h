@@ -23,14 +23,10 @@ void cli_pins_free(struct cli_pins *p);
  * On FWG_R_OK, *m must be freed with fwg_manifest_free; otherwise, it holds
  * nothing. detail gets a human explanation. *parsed tells whether *m holds
  * a parsed manifest (so a failure after parsing can name its sequence; the
- * caller frees it then as well). */
+ * caller frees it then as well). Parsed with fwg_manifest_parse_lean: a
+ * plain chunk_sha256 list stays in raw, so raw must outlive every use of
+ * the digests (fwg_manifest_chunk_sha, cli_check_image). */
 enum fwg_reason cli_check_manifest(const uint8_t *raw, size_t len, const char *vendor,
-		const char *model, const struct cli_pins *pins, uint64_t installed,
-		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
-		char *detail, size_t dlen);
-/* The same with fwg_manifest_parse_lean: a plain chunk_sha256 list stays
- * in raw (read it with fwg_manifest_chunk_sha from the same bytes). */
-enum fwg_reason cli_check_manifest_lean(const uint8_t *raw, size_t len, const char *vendor,
 		const char *model, const struct cli_pins *pins, uint64_t installed,
 		int64_t now, int64_t skew, struct fwg_manifest *m, bool *parsed,
 		char *detail, size_t dlen);
@@ -51,12 +47,12 @@ int cli_sha256_copy(struct cli_sha256 *dst, const struct cli_sha256 *src);
 void cli_sha256_final(struct cli_sha256 *c, uint8_t md[FWG_SHA256_LEN]);
 void cli_sha256_free(struct cli_sha256 *c);
 
-/* Stream the image (fd, from offset 0) with a small buffer: size
+/* Stream the image (fd, from offset 0), bufsz bytes at a time: size
  * (image_size_mismatch), each chunk's digest when listed
  * (chunk_digest_mismatch, *bad_chunk set), whole digest
- * (image_digest_mismatch). FWG_R_INTERNAL on a read error (errno). */
-enum fwg_reason cli_check_image(int fd, const struct fwg_manifest *m, uint64_t *bad_chunk);
-/* The same for a lean manifest (raw: its bytes), reading bufsz bytes at a time. */
-enum fwg_reason cli_check_image_raw(int fd, const struct fwg_manifest *m, const uint8_t *raw, size_t rawlen,
+ * (image_digest_mismatch). raw/rawlen: the bytes m was parsed from (read
+ * for a lean m's digests; NULL/0 for a fully parsed one). FWG_R_INTERNAL on
+ * a read error (errno). */
+enum fwg_reason cli_check_image(int fd, const struct fwg_manifest *m, const uint8_t *raw, size_t rawlen,
 		size_t bufsz, uint64_t *bad_chunk);
 #endif

@@ -232,12 +232,34 @@ static void bitmap_flush(struct dev *d)
 	d->bm_lo = d->bm_hi = 0;
 }
 
+/* A file of len bytes (at most FWG_MANIFEST_MAX) read-only in memory: a
+ * private mapping, or on a file system without mmap a heap copy (*heap).
+ * NULL on failure. Release with release_file(). */
+static const uint8_t *map_file(int fd, const char *path, size_t len, bool *heap)
+{
+	*heap = false;
+	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if(map != MAP_FAILED) return map;
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	if(cli_read_file(path, FWG_MANIFEST_MAX, &buf, &got) != 0 || got != len){   /* (names its own errors) */
+		free(buf);
+		return NULL;
+	}
+	*heap = true;
+	return buf;
+}
+
+static void release_file(const uint8_t *p, size_t len, bool heap)
+{
+	if(p == NULL) return;
+	if(heap) free((void *)p);
+	else munmap((void *)p, len);
+}
+
 static void unmap_manifest(struct dev *d)
 {
-	if(d->mraw != NULL){
-		if(d->mraw_heap) free((void *)d->mraw);
-		else munmap((void *)d->mraw, d->mraw_len);
-	}
+	release_file(d->mraw, d->mraw_len, d->mraw_heap);
 	d->mraw = NULL;
 	d->mraw_len = 0;
 	d->mraw_heap = false;
@@ -250,40 +272,20 @@ static int map_manifest(struct dev *d, size_t len)
 	int fd = open(d->p_manifest, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if(fd < 0) return -1;
-	if(fstat(fd, &st) != 0 || (uint64_t)st.st_size != len || len == 0){
-		close(fd);
-		return -1;
-	}
-	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if(fstat(fd, &st) == 0 && (uint64_t)st.st_size == len && len > 0)
+		d->mraw = map_file(fd, d->p_manifest, len, &d->mraw_heap);
 	close(fd);
-	if(map != MAP_FAILED){
-		d->mraw = map;
-		d->mraw_len = len;
-		return 0;
-	}
-	/* a file system without mmap: read it into memory instead */
-	uint8_t *buf = NULL;
-	size_t got = 0;
-	if(cli_read_file(d->p_manifest, FWG_MANIFEST_MAX, &buf, &got) != 0 || got != len){
-		free(buf);
-		return -1;
-	}
-	d->mraw = buf;
+	if(d->mraw == NULL) return -1;
 	d->mraw_len = len;
-	d->mraw_heap = true;
 	return 0;
 }
 
-/* Digest i of chunk_sha256 (from the mapped manifest): 0 / -1 */
-static int chunk_digest(struct dev *d, uint32_t i, uint8_t out[FWG_SHA256_LEN])
-{
-	return fwg_manifest_chunk_sha(&d->m, d->mraw, d->mraw_len, i, out);
-}
-
+/* Chunk i's data hashes to md: its digest, read from the mapped manifest */
 static bool chunk_matches(struct dev *d, uint32_t i, const uint8_t md[FWG_SHA256_LEN])
 {
 	uint8_t want[FWG_SHA256_LEN];
-	return chunk_digest(d, i, want) == 0 && fwg_ct_equal(md, want, FWG_SHA256_LEN);
+	return fwg_manifest_chunk_sha(&d->m, d->mraw, d->mraw_len, i, want) == 0 &&
+		fwg_ct_equal(md, want, FWG_SHA256_LEN);
 }
 
 static void close_download(struct dev *d, bool remove_files)
@@ -536,7 +538,7 @@ static void finish(struct dev *d)
 	}else{
 		/* the whole file, every chunk again (16 KiB reads: the heap stays
 		 * within its bound) */
-		r = cli_check_image_raw(d->bin_fd, &d->m, d->mraw, d->mraw_len, 16384, &bad);
+		r = cli_check_image(d->bin_fd, &d->m, d->mraw, d->mraw_len, 16384, &bad);
 	}
 	if(r != FWG_R_OK){
 		char detail[64] = "";
@@ -829,7 +831,7 @@ static void on_manifest(struct dev *d, const uint8_t *raw, size_t len)
 	struct fwg_manifest m;
 	bool parsed = false;
 	char detail[256];
-	enum fwg_reason r = cli_check_manifest_lean(raw, len, d->vendor, d->model, &d->pins, d->installed,
+	enum fwg_reason r = cli_check_manifest(raw, len, d->vendor, d->model, &d->pins, d->installed,
 			cli_now(), d->skew, &m, &parsed, detail, sizeof(detail));
 	if(r == FWG_R_SEQUENCE_NOT_NEWER && m.sequence == d->installed){
 		/* up to date */
@@ -956,18 +958,10 @@ static void file_manifest_end(struct dev *d, bool ok)
 	size_t len = d->rx_got;
 	d->rx_fd = -1;
 	if(ok && !d->rx_err && len == d->rx_len && len > 0){
-		void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if(map != MAP_FAILED){
-			on_manifest(d, map, len);
-			munmap(map, len);
-		}else{
-			/* a file system without mmap: read it into memory instead */
-			uint8_t *buf = NULL;
-			size_t got = 0;
-			if(cli_read_file(d->p_incoming, FWG_MANIFEST_MAX, &buf, &got) == 0 && got == len)
-				on_manifest(d, buf, got);   /* (cli_read_file names its own errors) */
-			free(buf);
-		}
+		bool heap;
+		const uint8_t *raw = map_file(fd, d->p_incoming, len, &heap);
+		if(raw != NULL) on_manifest(d, raw, len);
+		release_file(raw, len, heap);
 	}
 	close(fd);
 	unlink(d->p_incoming);

@@ -240,7 +240,7 @@ int publish_main(int argc, char *argv[])
 	}
 	if(do_chunks){
 		uint64_t bad = 0;
-		r = cli_check_image(fd, &m, &bad);
+		r = cli_check_image(fd, &m, NULL, 0, 65536, &bad);
 		if(r == FWG_R_INTERNAL){
 			cli_err("cannot read image '%s': %s", ipath, strerror(errno));
 			goto out;

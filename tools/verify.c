@@ -27,6 +27,8 @@ int verify_main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_pins pins = { 0 };
+	uint8_t *raw = NULL;      /* the manifest's bytes: a lean parse reads its digests from them */
+	size_t len = 0;
 	const char *vendor = NULL, *model = NULL;
 	uint64_t installed = 0, now = (uint64_t)cli_now(), skew = 300;
 	int c, rc = EXIT_USAGE;
@@ -50,15 +52,12 @@ int verify_main(int argc, char *argv[])
 		goto out;
 	}
 	const char *mpath = argv[optind], *ipath = optind + 1 < argc ? argv[optind + 1] : NULL;
-	uint8_t *raw = NULL;
-	size_t len = 0;
 	if(cli_read_file(mpath, FWG_MANIFEST_MAX, &raw, &len) != 0) goto out;
 	struct fwg_manifest m;
 	bool parsed = false;
 	char detail[256];
 	enum fwg_reason r = cli_check_manifest(raw, len, vendor, model, &pins, installed,
 			(int64_t)now, (int64_t)skew, &m, &parsed, detail, sizeof(detail));
-	free(raw);
 	if(r != FWG_R_OK){
 		printf("%s: FAILED %s: %s\n", mpath, fwg_reason_str(r), detail);
 		if(parsed) fwg_manifest_free(&m);
@@ -77,7 +76,7 @@ int verify_main(int argc, char *argv[])
 			rc = EXIT_USAGE;
 		}else{
 			uint64_t bad = 0;
-			r = cli_check_image(fd, &m, &bad);
+			r = cli_check_image(fd, &m, raw, len, 65536, &bad);
 			close(fd);
 			if(r == FWG_R_OK){
 				printf("%s: ok: size and sha256 match\n", ipath);
@@ -95,6 +94,7 @@ int verify_main(int argc, char *argv[])
 	}
 	fwg_manifest_free(&m);
 out:
+	free(raw);
 	cli_pins_free(&pins);
 	return rc;
 }
