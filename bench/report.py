@@ -134,7 +134,7 @@ for store in ["disk", "tmpfs"] + rb_cells:
     e = ratio(cell, "wall_s")
     if not e:
         continue
-    fl, fr, f2, fk = [], [], [], []
+    fl, fr, f2, fk, rx = [], [], [], [], []
     for k in sorted(set(by[cell]["A"]) & set(by[cell]["B"]) & set(sha_load)):
         a, b = by[cell]["A"][k], by[cell]["B"][k]
         if "load_cpu_busy_s" not in a:
@@ -150,6 +150,9 @@ for store in ["disk", "tmpfs"] + rb_cells:
         # the hash; none of A's user-space work counted
         if "load_cpu_kernel_s" in a:
             fk.append((a["load_cpu_kernel_s"] + t_sha) / a["wall_s"])
+        # the receivers' own CPU time (schedstat), and B's without the hash
+        if "receivers_cpu_s" in a and "receivers_cpu_s" in b:
+            rx.append((a["receivers_cpu_s"], b["receivers_cpu_s"], (b["receivers_cpu_s"] - t_sha) / a["receivers_cpu_s"]))
     floor_txt = ("A + hash %.2f s = %.2f x A" % (med(fl), med(fr))) if fl else "-"
     busy = lambda b, key: med([x[key] for x in by[cell][b].values() if key in x] or [float("nan")])
     P("| 16 MiB image to 50 receivers on %s, end to end (s; A: mosquitto_sub, B: fwguard device%s) | %.2f s | %.2f s | %.3f | %.3f (%.3f..%.3f) | <= 1.15 | %s | - | - | - | load core busy A %.2f s / B %.2f s (%.0f%% / %.0f%% of the run); %s |" % (
@@ -165,6 +168,11 @@ for store in ["disk", "tmpfs"] + rb_cells:
         if fk:
             e2e_notes[-1] += ("; A's kernel time on the load core plus the hash (a receiver with "
                               "mosquitto_sub's kernel work and no user-space work but the hash): %.2f x A" % med(fk))
+        if rx:
+            e2e_notes[-1] += ("; the receivers' own CPU time (/proc/PID/schedstat, the 50 together): A %.2f s, B %.2f s "
+                              "(B/A paired %.2f); B's without the hash = %.2f x A's" % (
+                                  med([x[0] for x in rx]), med([x[1] for x in rx]), med([x[1] / x[0] for x in rx]),
+                                  med([x[2] for x in rx])))
         dw = {r["round"]: r["secs"] for r in rows if r.get("cell") == "durable_write_800m"}
         if store == "disk" and dw:
             per = [dw[k] / by[cell]["A"][k]["wall_s"] for k in sorted(set(dw) & set(by[cell]["A"]))]

@@ -108,7 +108,8 @@ cells() {
 
 # e2e ROUND BROKER STORE: a 16 MiB image (256 x 64 KiB) to 50 receivers,
 # the publisher (fwg_load as the vendor) starting once all 50 are connected.
-# A: 50 mosquitto_sub processes writing the chunks to a file, until each has
+# A: 50 mosquitto_sub processes writing the chunks to a file (running on,
+# like the agents, so that their CPU time can be read), until each has
 # 256. B: 50 `fwguard device` agents (manifest signature, every chunk's
 # digest, staging file, whole-image digest, durable install), until each
 # has recorded the new sequence as installed. The agents start with the
@@ -133,7 +134,7 @@ e2e() {
 	for i in $(seq 1 $n); do
 		if [ "$b" = A ]; then
 			taskset -c "$lcpu" mosquitto_sub -h 127.0.0.1 -p "${port[$b]}" -u "acme/thermo-x1/dev$i" -P "$FWG_PASSWORD" \
-				-V mqttv5 -q 1 -C 256 -W 90 -N -t "fw/acme/thermo-x1/chunk/$s/#" > "$d/dev$i.bin" 2>"$d/dev$i.err" &
+				-V mqttv5 -q 1 -W 90 -N -t "fw/acme/thermo-x1/chunk/$s/#" > "$d/dev$i.bin" 2>"$d/dev$i.err" &
 		else
 			mkdir -p "$d/dev$i"
 			echo $((s - 1)) > "$d/dev$i/installed.seq"
@@ -150,16 +151,19 @@ e2e() {
 	done
 	sleep 0.3 # let the SUBSCRIBEs that follow each CONNACK land
 	sync   # nothing of the previous run left to write back
+	# the receivers' own CPU time (/proc/PID/schedstat: ns on a CPU) so far
+	rx0=0
+	for p in $dev_pids; do read -r t _ < "/proc/$p/schedstat"; rx0=$((rx0 + t)); done
 	st0=$(grep -E "^cpu($lcpu|$bcpu) " /proc/stat | tr '\n' ';')
 	t0=$(date +%s%N)
 	$LOAD -p "${port[$b]}" $FW --subs 0 --chunk-size 65536 --nchunks 256 --count 256 --window 16 --sequence "$s" > "$d/pub.json" &
 	lpid=$!
 	# wait (bounded, 90 s) until every receiver is done; prints seconds since
 	# t0, receivers done, and the per-core busy/iowait seconds since st0
-	secs=$(python3 - "$d" "$b" $n "$s" "$t0" $((256 * 65536)) "$st0" "$lcpu" "$bcpu" <<'PY'
+	secs=$(python3 - "$d" "$b" $n "$s" "$t0" $((256 * 65536)) "$st0" "$lcpu" "$bcpu" "$rx0" $dev_pids <<'PY'
 import os, sys, time
 d, b, n, s, t0, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
-st0, lcpu, bcpu = sys.argv[7], sys.argv[8], sys.argv[9]
+st0, lcpu, bcpu, rx0, pids = sys.argv[7], sys.argv[8], sys.argv[9], int(sys.argv[10]), sys.argv[11:]
 # The same check on both sides, one stat per receiver still running, every
 # 10 ms (this loop shares the cores with the run): A's file has all the
 # bytes; B's target exists with all of them (the agent renames the checked
@@ -197,17 +201,23 @@ hz = os.sysconf("SC_CLK_TCK")
 def busy(c): return sum(z[c][i] - a[c][i] for i in (0, 1, 2, 5, 6)) / hz
 def iowait(c): return (z[c][4] - a[c][4]) / hz
 def kernel(c): return sum(z[c][i] - a[c][i] for i in (2, 5, 6)) / hz
-print("%.3f %d %.2f %.2f %.2f %.2f" % (wall, n - len(left), busy(lcpu), busy(bcpu), iowait(lcpu), kernel(lcpu)))
+def ran(p):   # a receiver that has exited is a zombie until the shell waits for it
+    try:
+        return int(open("/proc/%s/schedstat" % p).read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+rx = (sum(ran(p) for p in pids) - rx0) / 1e9
+print("%.3f %d %.2f %.2f %.2f %.2f %.3f" % (wall, n - len(left), busy(lcpu), busy(bcpu), iowait(lcpu), kernel(lcpu), rx))
 PY
 )
 	wait $lpid || true
 	for p in $dev_pids; do kill "$p" 2>/dev/null || true; done
 	for p in $dev_pids; do wait "$p" 2>/dev/null || true; done
 	dev_pids=''
-	read -r secs ok lbusy bbusy liow lkern <<< "$secs"
-	echo "{\"cell\":\"$name\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow,\"load_cpu_kernel_s\":$lkern}" >> "$res"
-	printf '  %-20s %s %8.3f s, %d/%d receivers complete; busy s: load core %.2f (kernel %.2f), broker core %.2f; iowait %.2f\n' \
-		"$name" "$b" "$secs" "$ok" $n "$lbusy" "$lkern" "$bbusy" "$liow" >&2
+	read -r secs ok lbusy bbusy liow lkern rxcpu <<< "$secs"
+	echo "{\"cell\":\"$name\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow,\"load_cpu_kernel_s\":$lkern,\"receivers_cpu_s\":$rxcpu}" >> "$res"
+	printf '  %-20s %s %8.3f s, %d/%d receivers complete; busy s: load core %.2f (kernel %.2f), broker core %.2f; iowait %.2f; receivers CPU %.3f s\n' \
+		"$name" "$b" "$secs" "$ok" $n "$lbusy" "$lkern" "$bbusy" "$liow" "$rxcpu" >&2
 	[ "$ok" -eq $n ] || { echo "bench: e2e on $b: only $ok of $n receivers complete (files in $d)" >&2; FWG_KEEP=1; exit 1; }
 	rm -rf "$d"
 }

@@ -18,8 +18,9 @@
  *
  * MQTT is tools/mqttc.c (not libmosquitto): a chunk's payload is handed
  * over in pieces as it comes off the socket, each piece hashed and written
- * at its offset; the chunk is decided when its payload ends (the PUBACK
- * follows; the PUBACKs of one loop step go out together). A manifest (at
+ * at its offset (one write per socket read); the chunk is decided when its
+ * payload ends (the PUBACK follows; the PUBACKs of one loop step go out
+ * together). A manifest (at
  * most FWG_MANIFEST_MAX) is written to incoming.manifest as it comes and
  * checked from a read-only mapping of that file (fwg_manifest_parse_lean:
  * the chunk digests stay in the text); while its download is active,
@@ -46,6 +47,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <openssl/crypto.h>
 #include <time.h>
@@ -83,6 +85,10 @@ static const char usage[] = "[MQTT options] --vendor V --model M --device D --pi
 /* Start the writeback of the staging file every WRITEBACK_BYTES written, so
  * that the fsync before install does not have the whole image to write. */
 #define WRITEBACK_BYTES (4u << 20)
+#define WQ_MAX 8            /* pieces held for one write (chunk_data) */
+/* The running image digest cannot be used (a bad chunk or a write error
+ * went into it, or a read error): finish() hashes the staging file whole. */
+#define HASHED_NONE UINT32_MAX
 
 struct dev {
 	struct cli_mqtt mq;
@@ -123,6 +129,13 @@ struct dev {
 	bool rx_failed;        /* a write failed: not marked */
 	uint32_t rx_index;
 	uint64_t rx_off;       /* where the next piece goes in the staging file */
+	/* pieces handed over by data() but not yet written: one contiguous
+	 * range of the staging file, in up to WQ_MAX pieces of the read buffer
+	 * (the end of one chunk and the start of the next are one write) */
+	struct iovec wq[WQ_MAX];
+	uint32_t wq_chunk[WQ_MAX];   /* the chunk each piece belongs to */
+	int wq_n;
+	uint64_t wq_off, wq_len;
 	struct cli_sha256 saved;   /* `whole` before the chunk being received */
 	/* RX_MANIFEST: written to incoming.manifest */
 	int rx_fd;
@@ -223,8 +236,65 @@ static void bitmap_mark(struct dev *d, uint32_t i)
 	}
 }
 
+/* A write of the staging file failed: take back what the chunks of the
+ * lost pieces had earned. The chunk being received fails (not marked, its
+ * digest state restored: chunk_end), a chunk already marked is unmarked and
+ * fetched again (after a stall), and the running image digest, which holds
+ * it, is given up (finish() hashes the staging file). */
+static void wq_failed(struct dev *d, int err)
+{
+	cli_err("cannot write '%s': %s", d->p_bin, strerror(err));
+	for(int k = 0; k < d->wq_n; k++){
+		uint32_t i = d->wq_chunk[k];
+		if(i == d->rx_index) d->rx_failed = true;   /* (reset by the next chunk_begin) */
+		if(!bit_get(d->have, i)) continue;
+		bit_clr(d->have, i);
+		bitmap_mark(d, i);
+		d->nhave--;
+		if(d->fetched > 0) d->fetched--;
+		if(d->hashed != HASHED_NONE && i < d->hashed) d->hashed = HASHED_NONE;
+	}
+}
+
+/* Write out the pieces chunk_data() collected: before the read buffer they
+ * point into is reused (mqttc's consumed()), before the bitmap is written
+ * (it never marks a chunk whose bytes were not handed to the file system),
+ * and before anything reads, syncs or closes the staging file. */
+static void wq_flush(struct dev *d)
+{
+	if(d->wq_n == 0) return;
+	struct iovec *v = d->wq;
+	int n = d->wq_n;
+	uint64_t off = d->wq_off, left = d->wq_len;
+	int err = d->bin_fd < 0 ? EBADF : 0;
+	while(err == 0 && left > 0){
+		ssize_t w = pwritev(d->bin_fd, v, n, (off_t)off);
+		if(w < 0 && errno == EINTR) continue;
+		if(w <= 0){
+			err = w < 0 ? errno : EIO;
+			break;
+		}
+		off += (uint64_t)w;
+		left -= (uint64_t)w;
+		size_t k = (size_t)w;   /* a short write: on from where it stopped */
+		while(n > 0 && k >= v->iov_len){
+			k -= v->iov_len;
+			v++;
+			n--;
+		}
+		if(n > 0){
+			v->iov_base = (uint8_t *)v->iov_base + k;
+			v->iov_len -= k;
+		}
+	}
+	if(err) wq_failed(d, err);
+	d->wq_n = 0;
+	d->wq_len = 0;
+}
+
 static void bitmap_flush(struct dev *d)
 {
+	wq_flush(d);
 	if(d->bm_lo >= d->bm_hi) return;
 	size_t n = d->bm_hi - d->bm_lo;
 	if(d->bitmap_fd >= 0 && pwrite(d->bitmap_fd, d->have + d->bm_lo, n, (off_t)d->bm_lo) != (ssize_t)n)
@@ -421,13 +491,11 @@ static int hash_from_file(struct dev *d, uint32_t i, struct cli_sha256 *whole, s
 	return 0;
 }
 
-/* The running image digest cannot be used (a bad chunk or a write error
- * went into it, or a read error): finish() hashes the staging file whole. */
-#define HASHED_NONE UINT32_MAX
 /* Feed the chunks present right after the hashed prefix (they came out of
  * order) from the staging file. */
 static void catch_up(struct dev *d)
 {
+	wq_flush(d);     /* (a failed write gives the running digest up) */
 	while(d->hashed < d->m.nchunks && bit_get(d->have, d->hashed)){
 		if(hash_from_file(d, d->hashed, &d->whole, NULL) != 0){
 			d->hashed = HASHED_NONE;
@@ -516,6 +584,8 @@ static void finish(struct dev *d)
 	uint64_t seq = d->m.sequence;
 	char version[FWG_ID_MAX + 1];
 	snprintf(version, sizeof(version), "%s", d->m.version);
+	wq_flush(d);
+	if(d->nhave < d->m.nchunks) return;   /* a write failed: those chunks come again */
 	report(d, FWG_ST_VERIFYING, seq, version, 100, NULL);
 	uint64_t bad = 0;
 	enum fwg_reason r = FWG_R_INTERNAL;
@@ -623,7 +693,9 @@ static int progress_pct(struct dev *d)
  * staging file) only if it does not: locate_bad_chunks(). A chunk out of
  * order is checked against chunk_sha256 as it comes and read back into the
  * image digest when the gap before it closes. Each piece is written at its
- * offset in the staging file as it comes off the socket. */
+ * offset in the staging file once the socket read it came in is parsed:
+ * the pieces of one read that follow each other in the file (the end of a
+ * chunk and the start of the next) in one pwritev (wq_flush). */
 static enum mqttc_take chunk_begin(struct dev *d, const struct fwg_topic *t, uint32_t len)
 {
 	if(!d->active || t->sequence != d->m.sequence || len == 0) return MQTTC_DISCARD; /* 0: the broker clearing */
@@ -653,20 +725,16 @@ static enum mqttc_take chunk_begin(struct dev *d, const struct fwg_topic *t, uin
 
 static void chunk_data(struct dev *d, const uint8_t *p, size_t n)
 {
+	if(d->wq_n > 0 && (d->wq_n == WQ_MAX || d->wq_off + d->wq_len != d->rx_off)) wq_flush(d);
 	if(d->rx_failed) return;
 	if(d->rx_in_order) cli_sha256_update(&d->whole, p, n);
 	else if(d->m.has_chunk_sha) cli_sha256_update(&d->chunk, p, n);
-	size_t done = 0;
-	while(done < n){
-		ssize_t w = pwrite(d->bin_fd, p + done, n - done, (off_t)(d->rx_off + done));
-		if(w < 0 && errno == EINTR) continue;
-		if(w <= 0){
-			cli_err("cannot write '%s': %s", d->p_bin, strerror(errno));
-			d->rx_failed = true;
-			return;
-		}
-		done += (size_t)w;
-	}
+	/* written by wq_flush(), with what follows it in the file */
+	if(d->wq_n == 0) d->wq_off = d->rx_off;
+	d->wq[d->wq_n].iov_base = (void *)p;
+	d->wq[d->wq_n].iov_len = n;
+	d->wq_chunk[d->wq_n++] = d->rx_index;
+	d->wq_len += n;
 	d->rx_off += n;
 }
 
@@ -704,7 +772,6 @@ static void chunk_end(struct dev *d, bool ok)
 	}
 	if(!in_order) d->out_of_order++;
 	uint64_t len = fwg_manifest_chunk_len(&d->m, i);
-	if(d->max_rate) rate_limit(d, len);
 #ifdef SYNC_FILE_RANGE_WRITE
 	d->unsynced += len;
 	if(d->unsynced >= WRITEBACK_BYTES){
@@ -722,6 +789,8 @@ static void chunk_end(struct dev *d, bool ok)
 		catch_up(d);     /* the chunks that came before their turn */
 	}
 	if(d->outstanding > 0) d->outstanding--;
+	/* (after the marking: a write that fails while it waits unmarks) */
+	if(d->max_rate) rate_limit(d, len);
 	int pct = progress_pct(d);
 	if(pct / 10 != d->last_pct / 10 && d->nhave < d->m.nchunks){
 		d->last_pct = pct;
@@ -915,6 +984,11 @@ static enum mqttc_take on_begin(void *ud, const char *topic, int qos, bool retai
 	}
 	if(k == FWG_T_CHUNK) return chunk_begin(d, &t, len);
 	return MQTTC_DISCARD;
+}
+
+static void on_consumed(void *ud)
+{
+	wq_flush(ud);
 }
 
 static void on_data(void *ud, const uint8_t *p, size_t n)
@@ -1131,7 +1205,7 @@ int device_main(int argc, char *argv[])
 	 * waits for the PUBACKs to send more) */
 	struct mqttc_cb cb = {
 		.ud = &d, .buffer_max = FWG_MANIFEST_MAX,
-		.begin = on_begin, .data = on_data, .end = on_end,
+		.begin = on_begin, .data = on_data, .end = on_end, .consumed = on_consumed,
 		.connack = on_connack, .puback = on_puback,
 	};
 	d.mc = mqttc_new(&mo, &cb);

@@ -913,12 +913,19 @@ int mqttc_loop(struct mqttc *c, int timeout_ms)
 		}
 		ssize_t n = read_some(c);
 		if(n == 0) break;
-		if(n < 0) rc = -1;
-		else if(mqttc_feed(&c->p, c->rbuf, (size_t)n, &c->pcb, &ev) != 0){
+		if(n < 0){
+			rc = -1;
+			break;
+		}
+		if(mqttc_feed(&c->p, c->rbuf, (size_t)n, &c->pcb, &ev) != 0){
 			if(c->p.err[0]) cerr(c, "%s", c->p.err);
 			c->p.err[0] = '\0';
 			rc = -1;
 		}
+		if(c->cb.consumed) c->cb.consumed(c->cb.ud);
+		/* a short read over TCP drained the socket: the next read would only
+		 * say EAGAIN (not so with TLS, which reads a record at a time) */
+		if(!c->ssl && (size_t)n < c->rbuf_len) break;
 	}
 	if(rc == 0 && flush_acks(c) != 0) rc = -1;
 	if(rc == 0 && c->broken) rc = -1;

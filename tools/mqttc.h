@@ -29,8 +29,13 @@ struct mqttc_cb {
 	size_t buffer_max;
 	/* An incoming PUBLISH: topic (NUL-terminated), QoS, retain, payload length. */
 	enum mqttc_take (*begin)(void *ud, const char *topic, int qos, bool retain, uint32_t len);
-	/* A piece of a streamed payload */
+	/* A piece of a streamed payload. p points into the read buffer: valid
+	 * until consumed() (or end(!ok)), which comes before the next read. */
 	void (*data)(void *ud, const uint8_t *p, size_t n);
+	/* Every byte of one read has been parsed: the pieces data() was given
+	 * since the last call are about to be overwritten (a place to write
+	 * out what was collected from them). May be NULL. */
+	void (*consumed)(void *ud);
 	/* The payload is complete (ok) or was cut off (!ok: connection lost or
 	 * malformed). buf/len: the whole payload for MQTTC_BUFFER, else NULL/0. */
 	void (*end)(void *ud, bool ok, const uint8_t *buf, size_t len);

@@ -7,8 +7,9 @@
  *   FWG_FAULT_MATCH    comma-separated path substrings (e.g. "fwguard.state")
  *   FWG_FAULT_TRIGGER  a file; while it exists, its words OP:ERRNO say which
  *                      calls fail on a matching path, with which errno:
- *                      OP is open (opens for writing or creating only), write,
- *                      fsync (fsync and fdatasync) or rename (either name);
+ *                      OP is open (opens for writing or creating only), write
+ *                      (write, pwrite, pwritev), fsync (fsync and fdatasync)
+ *                      or rename (either name);
  *                      ERRNO is EACCES, ENOSPC, EIO, EROFS or EDQUOT.
  *                      Absent or empty: nothing fails.
  *   FWG_FAULT_LOG      optional: one line per injected failure is appended
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define FD_TRACK 65536
@@ -38,6 +40,8 @@ static unsigned char tracked[FD_TRACK];
 static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
 static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_close)(int);
@@ -50,6 +54,10 @@ static void resolve(void)
 	if(real_open) return;
 	real_openat = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
 	real_write = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	/* off_t is 64 bits on the targets these tests run on: pwrite64 and
+	 * pwritev64 are the same calls */
+	real_pwrite = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite64");
+	real_pwritev = (ssize_t (*)(int, const struct iovec *, int, off_t))dlsym(RTLD_NEXT, "pwritev64");
 	real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
 	real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
 	real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
@@ -181,19 +189,36 @@ int __openat64_2(int dirfd, const char *path, int flags) { return do_openat(dirf
 
 static int is_tracked(int fd) { return fd >= 0 && fd < FD_TRACK && tracked[fd]; }
 
-ssize_t write(int fd, const void *buf, size_t len)
+/* -1 with errno set when a write to fd is to fail, else 0 */
+static int write_fault(int fd)
 {
 	resolve();
-	if(is_tracked(fd)){
-		int e = fault_for("write");
-		if(e){
-			char what[32];
-			snprintf(what, sizeof(what), "fd %d", fd);
-			return fail_with("write", what, e);
-		}
-	}
-	return real_write(fd, buf, len);
+	if(!is_tracked(fd)) return 0;
+	int e = fault_for("write");
+	if(!e) return 0;
+	char what[32];
+	snprintf(what, sizeof(what), "fd %d", fd);
+	return fail_with("write", what, e);
 }
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	return write_fault(fd) ? -1 : real_write(fd, buf, len);
+}
+
+_Static_assert(sizeof(off_t) == 8, "pwrite is pwrite64 here");
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return write_fault(fd) ? -1 : real_pwrite(fd, buf, len, off);
+}
+ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off);
+ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off) { return pwrite(fd, buf, len, off); }
+ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+	return write_fault(fd) ? -1 : real_pwritev(fd, iov, n, off);
+}
+ssize_t pwritev64(int fd, const struct iovec *iov, int n, off_t off);
+ssize_t pwritev64(int fd, const struct iovec *iov, int n, off_t off) { return pwritev(fd, iov, n, off); }
 
 int fsync(int fd)
 {
