@@ -13,6 +13,10 @@ start_broker || exit 99
 CS=4096
 BASE=fw/$VENDOR/$MODEL
 TRIG=$T/fault.trigger FLOG=$T/fault.log
+# an fwguard built with ASan (.ci/sanitizers.sh asan) needs its runtime
+# first in the preload list
+PRE=$(ldd "$FWG" 2>/dev/null | awk '/libasan/ { print $3 }')
+PRE=${PRE:+$PRE:}$FWG_FAULT_SHIM
 
 put_retained() { timeout 20 mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -r -t "$1" -f "$2"; }
 # release SEQ: a 64 KiB image in 16 chunks, manifest and chunks retained
@@ -28,7 +32,7 @@ release() {
 # agent_bg [options]: device dev1 --once under the shim, in the background (AG_PID)
 agent_bg() {
 	device_cmd dev1 --once --timeout 60 --max-backoff 1 "$@"
-	LD_PRELOAD=$FWG_FAULT_SHIM FWG_FAULT_MATCH=staging.bin FWG_FAULT_TRIGGER=$TRIG FWG_FAULT_LOG=$FLOG \
+	LD_PRELOAD=$PRE FWG_FAULT_MATCH=staging.bin FWG_FAULT_TRIGGER=$TRIG FWG_FAULT_LOG=$FLOG \
 		timeout 90 "${DEV[@]}" > "$T/agent.out" 2>&1 &
 	AG_PID=$!
 }
