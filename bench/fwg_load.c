@@ -8,6 +8,7 @@
  *   fwg_load run  [options]    publisher + subscribers (either may be 0)
  *   fwg_load hash [--size B] [--reps N]   ns per SHA-256 of B bytes (the
  *                              hash speed the "single pass" bound uses)
+ *   fwg_load rawrx --dir D ...  the e2e cell's receiving floor (rawrx.c)
  *
  * Plain mode (default): payloads of --size bytes on --topic, the first 8
  * bytes a sequence number (little endian); each subscriber counts gaps
@@ -557,6 +558,8 @@ static int cmd_hash(int argc, char **argv)
 	return 0;
 }
 
+int cmd_rawrx(int argc, char **argv);   /* rawrx.c */
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -566,7 +569,8 @@ static void usage(void)
 		"         [--broker-pid PID]\n"
 		"         [--fw --vendor V --model M --prefix P --sign-key PEM --vendor-ecdh PEM --broker-pub B64FILE\n"
 		"          --sequence N --chunk-size B --nchunks N [--verify]]\n"
-		"       fwg_load hash [--size B] [--reps N]\n");
+		"       fwg_load hash [--size B] [--reps N]\n"
+		"       fwg_load rawrx --dir D [--files N] [--chunks N] [--chunk-size B] [--rbuf B] [--send-cpu N] [--hash]\n");
 	exit(2);
 }
 
@@ -574,6 +578,7 @@ int main(int argc, char **argv)
 {
 	if(argc < 2) usage();
 	if(!strcmp(argv[1], "hash")) return cmd_hash(argc - 1, argv + 1);
+	if(!strcmp(argv[1], "rawrx")) return cmd_rawrx(argc - 1, argv + 1);
 	if(strcmp(argv[1], "run")) usage();
 	argc--; argv++;
 

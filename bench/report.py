@@ -173,6 +173,22 @@ for store in ["disk", "tmpfs"] + rb_cells:
                               "(B/A paired %.2f); B's without the hash = %.2f x A's" % (
                                   med([x[0] for x in rx]), med([x[1] for x in rx]), med([x[1] / x[0] for x in rx]),
                                   med([x[2] for x in rx])))
+        raw = {}
+        for r in rows:
+            if r.get("cell") == "rawrx_800m":
+                raw.setdefault(r["round"], {})[r["hash"]] = r["cpu_s"]
+        if store == "tmpfs" and raw:
+            # per round: A's run with its receivers' CPU replaced by the bare
+            # receiver's (store + hash): B's end to end could not be shorter
+            fl2 = [(a_["load_cpu_busy_s"] - a_["receivers_cpu_s"] + raw[k][1]) / a_["wall_s"]
+                   for k, a_ in by[cell]["A"].items() if k in raw and 1 in raw[k] and "receivers_cpu_s" in a_]
+            e2e_notes[-1] += ("; a bare receiver (bench/rawrx.c: one TCP stream, no MQTT, 48 KiB reads, one pwritev "
+                              "per read) needs %.2f s CPU to store the 800 MiB and %.2f s to store and hash them "
+                              "(the hash in the stream: %.2f s), so B's end to end cannot go below %.2f x A "
+                              "(A's run with its receivers replaced by that, per round %.2f..%.2f)" % (
+                                  med([v[0] for v in raw.values() if 0 in v]), med([v[1] for v in raw.values() if 1 in v]),
+                                  med([v[1] - v[0] for v in raw.values() if 0 in v and 1 in v]),
+                                  med(fl2) if fl2 else float("nan"), min(fl2 or [0]), max(fl2 or [0])))
         dw = {r["round"]: r["secs"] for r in rows if r.get("cell") == "durable_write_800m"}
         if store == "disk" and dw:
             per = [dw[k] / by[cell]["A"][k]["wall_s"] for k in sorted(set(dw) & set(by[cell]["A"]))]

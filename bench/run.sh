@@ -257,6 +257,13 @@ PY
 			sync ;;
 		esac
 		for store in ${BENCH_STORES:-disk tmpfs}; do for b in $order; do e2e "$r" "$b" $store; done; done
+		# the floor of the tmpfs cell's receiving side: the same 800 MiB over
+		# one TCP stream, stored (and hashed) by one bare receiver on the load
+		# core, no MQTT (bench/rawrx.c)
+		for h in "" --hash; do
+			j=$(taskset -c "$lcpu" "$FWG_LOAD" rawrx --dir "$shm" --send-cpu "$bcpu" $h)
+			echo "{\"cell\":\"rawrx_800m\",\"broker\":\"-\",\"round\":$r,${j#\{}" >> "$res"
+		done
 		# BENCH_E2E_RB=16: the agents with another --read-buffer (KiB) as well
 		if [ -n "${BENCH_E2E_RB:-}" ]; then for b in $order; do e2e "$r" "$b" tmpfs "$BENCH_E2E_RB"; done; fi
 	fi
