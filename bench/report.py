@@ -173,10 +173,12 @@ for store in ["disk", "tmpfs"] + rb_cells:
                               "(B/A paired %.2f); B's without the hash = %.2f x A's" % (
                                   med([x[0] for x in rx]), med([x[1] for x in rx]), med([x[1] / x[0] for x in rx]),
                                   med([x[2] for x in rx])))
-        raw = {}
+        raw, raw50 = {}, {}
         for r in rows:
             if r.get("cell") == "rawrx_800m":
                 raw.setdefault(r["round"], {})[r["hash"]] = r["cpu_s"]
+            if r.get("cell") == "rawrx50_800m":
+                raw50.setdefault(r["round"], {})[r["hash"]] = r["cpu_s"]
         if store == "tmpfs" and raw:
             # per round: A's run with its receivers' CPU replaced by the bare
             # receiver's (store + hash): B's end to end could not be shorter
@@ -189,6 +191,11 @@ for store in ["disk", "tmpfs"] + rb_cells:
                                   med([v[0] for v in raw.values() if 0 in v]), med([v[1] for v in raw.values() if 1 in v]),
                                   med([v[1] - v[0] for v in raw.values() if 0 in v and 1 in v]),
                                   med(fl2) if fl2 else float("nan"), min(fl2 or [0]), max(fl2 or [0])))
+        if store == "tmpfs" and raw50:
+            e2e_notes[-1] += ("; 50 such receivers of 16 MiB each, sharing the load core as the 50 receivers do: "
+                              "%.2f s to store, %.2f s to store and hash (the sum of their CPU times; B's 50 agents: %.2f s)" % (
+                                  med([v[0] for v in raw50.values() if 0 in v]), med([v[1] for v in raw50.values() if 1 in v]),
+                                  med([x[1] for x in rx]) if rx else float("nan")))
         dw = {r["round"]: r["secs"] for r in rows if r.get("cell") == "durable_write_800m"}
         if store == "disk" and dw:
             per = [dw[k] / by[cell]["A"][k]["wall_s"] for k in sorted(set(dw) & set(by[cell]["A"]))]

@@ -263,6 +263,21 @@ PY
 		for h in "" --hash; do
 			j=$(taskset -c "$lcpu" "$FWG_LOAD" rawrx --dir "$shm" --send-cpu "$bcpu" $h)
 			echo "{\"cell\":\"rawrx_800m\",\"broker\":\"-\",\"round\":$r,${j#\{}" >> "$res"
+			# and as 50 processes of 16 MiB each, sharing the load core as the
+			# 50 receivers do (the sum of their CPU times)
+			rr_pids=''
+			for i in $(seq 1 50); do
+				mkdir -p "$shm/rr$i"
+				taskset -c "$lcpu" "$FWG_LOAD" rawrx --dir "$shm/rr$i" --files 1 --send-cpu "$bcpu" $h > "$shm/rr$i.json" &
+				rr_pids="$rr_pids $!"
+			done
+			for p in $rr_pids; do wait "$p" || { echo "bench: rawrx failed" >&2; exit 1; }; done
+			python3 - "$shm" "$r" ${h:+1} >> "$res" <<'PY'
+import json, sys
+c = [json.load(open("%s/rr%d.json" % (sys.argv[1], i)))["cpu_s"] for i in range(1, 51)]
+print('{"cell":"rawrx50_800m","broker":"-","round":%s,"hash":%d,"cpu_s":%.3f}' % (sys.argv[2], len(sys.argv) > 3, sum(c)))
+PY
+			rm -rf "$shm"/rr*
 		done
 		# BENCH_E2E_RB=16: the agents with another --read-buffer (KiB) as well
 		if [ -n "${BENCH_E2E_RB:-}" ]; then for b in $order; do e2e "$r" "$b" tmpfs "$BENCH_E2E_RB"; done; fi

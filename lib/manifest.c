@@ -593,17 +593,24 @@ static enum fwg_reason verify(const struct fwg_manifest *m, const uint8_t *raw, 
 	bool ok = md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub) == 1 &&
 			EVP_DigestVerifyUpdate(md, base, blen) == 1;
 	size_t at = m->chunk_list_off;    /* lean: walking the list in raw */
+	enum { PER = 64 };                /* digests per update: "," + hex each */
+	char hex[PER * (1 + FWG_SHA256_HEX_LEN) + 1];
+	size_t hl = 0;
 	for(uint32_t i = 0; ok && m->has_chunk_sha && i < m->n_chunk_sha; i++){
-		char hex[1 + FWG_SHA256_HEX_LEN + 1];
-		hex[0] = ',';
 		uint8_t d[FWG_SHA256_LEN];
 		if(m->chunk_sha == NULL && list_next(raw, rawlen, &at, i == 0, d) != 0){
 			ok = false;
 			break;
 		}
-		fwg_hex_encode(m->chunk_sha != NULL ? m->chunk_sha[i] : d, FWG_SHA256_LEN, hex + 1);
-		ok = EVP_DigestVerifyUpdate(md, i > 0 ? hex : hex + 1, i > 0 ? 1 + FWG_SHA256_HEX_LEN : FWG_SHA256_HEX_LEN) == 1;
+		if(i > 0) hex[hl++] = ',';
+		fwg_hex_encode(m->chunk_sha != NULL ? m->chunk_sha[i] : d, FWG_SHA256_LEN, hex + hl);
+		hl += FWG_SHA256_HEX_LEN;
+		if(hl + 1 + FWG_SHA256_HEX_LEN >= sizeof(hex)){
+			ok = EVP_DigestVerifyUpdate(md, hex, hl) == 1;
+			hl = 0;
+		}
 	}
+	if(ok && hl > 0) ok = EVP_DigestVerifyUpdate(md, hex, hl) == 1;
 	if(ok && EVP_DigestVerifyFinal(md, m->sig, m->sig_len) == 1) r = FWG_R_OK;
 	EVP_MD_CTX_free(md);
 	free(base);

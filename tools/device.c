@@ -85,6 +85,7 @@ static const char usage[] = "[MQTT options] --vendor V --model M --device D --pi
 /* Start the writeback of the staging file every WRITEBACK_BYTES written, so
  * that the fsync before install does not have the whole image to write. */
 #define WRITEBACK_BYTES (4u << 20)
+#define PROGRESS_SECS 1.0  /* progress reports: every 10 %, at most one a second */
 #define WQ_MAX 8            /* pieces held for one write (chunk_data) */
 /* The running image digest cannot be used (a bad chunk or a write error
  * went into it, or a read error): finish() hashes the staging file whole. */
@@ -139,6 +140,11 @@ struct dev {
 	struct cli_sha256 saved;   /* `whole` before the chunk being received */
 	/* RX_MANIFEST: written to incoming.manifest */
 	int rx_fd;
+	/* while on_manifest() runs for incoming.manifest: its descriptor, and
+	 * its mapping (the raw bytes); start_download() may adopt the file as
+	 * staging.manifest (in_adopted: renamed, and the mapping kept) */
+	int in_fd;
+	bool in_heap, in_adopted;
 	bool rx_err;           /* a write failed */
 	size_t rx_len, rx_got; /* its announced length, bytes written */
 	/* RX_MANIFEST_BIG: above FWG_MANIFEST_MAX, only hashed, then refused */
@@ -150,6 +156,7 @@ struct dev {
 	bool has_refused; uint8_t refused_sha[FWG_SHA256_LEN];
 	/* status */
 	char *last_status; int status_mid; bool status_acked;
+	double last_report;    /* cli_mono() of the last status report */
 	bool connected;
 	uint64_t max_rate; double rate_t0; uint64_t rate_bytes;   /* --max-rate */
 	int result;            /* --once: -1 running, 0 installed/up to date, 1 failed, 2 error */
@@ -192,6 +199,7 @@ static void report(struct dev *d, enum fwg_dev_state state, uint64_t seq, const 
 	if(json == NULL) return;
 	free(d->last_status);
 	d->last_status = json;
+	d->last_report = cli_mono();
 	send_status(d);
 }
 
@@ -792,12 +800,28 @@ static void chunk_end(struct dev *d, bool ok)
 	/* (after the marking: a write that fails while it waits unmarks) */
 	if(d->max_rate) rate_limit(d, len);
 	int pct = progress_pct(d);
-	if(pct / 10 != d->last_pct / 10 && d->nhave < d->m.nchunks){
+	if(pct / 10 != d->last_pct / 10 && d->nhave < d->m.nchunks && cli_mono() - d->last_report >= PROGRESS_SECS){
 		d->last_pct = pct;
 		report(d, FWG_ST_DOWNLOADING, d->m.sequence, d->m.version, pct, NULL);
 	}
 	if(d->nhave == d->m.nchunks) finish(d);
 	else if(d->outstanding <= d->window / 2) subscribe_more(d);
+}
+
+/* The manifest being started becomes staging.manifest, mapped (d->mraw):
+ * incoming.manifest, which holds exactly these bytes, is made durable and
+ * renamed, its mapping kept; otherwise (it came in memory, or the rename
+ * failed) written afresh. 0 / -1. */
+static int keep_manifest(struct dev *d, const uint8_t *raw, size_t len)
+{
+	if(d->in_fd >= 0 && fsync(d->in_fd) == 0 && rename(d->p_incoming, d->p_manifest) == 0){
+		d->in_adopted = true;       /* file_manifest_end() neither unmaps nor removes it */
+		d->mraw = raw;
+		d->mraw_len = len;
+		d->mraw_heap = d->in_heap;
+		return cli_fsync_dir_of(d->p_manifest);
+	}
+	return cli_write_atomic(d->p_manifest, raw, len, 0600) != 0 ? -1 : map_manifest(d, len);
 }
 
 /* A verified manifest: start (or resume) its download. */
@@ -869,8 +893,7 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, const 
 		uint8_t zero[BITMAP_BYTES] = { 0 };
 		if(d->bin_fd < 0 || d->bitmap_fd < 0 || ftruncate(d->bin_fd, (off_t)d->m.size) != 0 ||
 				cli_write_all(d->bitmap_fd, zero, bmlen) != 0 || fsync(d->bitmap_fd) != 0 ||
-				fsync(d->bin_fd) != 0 || cli_write_atomic(d->p_manifest, raw, len, 0600) != 0 ||
-				map_manifest(d, len) != 0){
+				fsync(d->bin_fd) != 0 || keep_manifest(d, raw, len) != 0){
 			cli_err("cannot set up the staging files in '%s': %s", d->statedir, strerror(errno));
 			close_download(d, true);
 			if(d->once) d->result = 2;
@@ -1031,14 +1054,21 @@ static void file_manifest_end(struct dev *d, bool ok)
 	int fd = d->rx_fd;
 	size_t len = d->rx_got;
 	d->rx_fd = -1;
+	d->in_adopted = false;
 	if(ok && !d->rx_err && len == d->rx_len && len > 0){
 		bool heap;
 		const uint8_t *raw = map_file(fd, d->p_incoming, len, &heap);
-		if(raw != NULL) on_manifest(d, raw, len);
-		release_file(raw, len, heap);
+		if(raw != NULL){
+			d->in_fd = fd;
+			d->in_heap = heap;
+			on_manifest(d, raw, len);
+			d->in_fd = -1;
+		}
+		if(!d->in_adopted) release_file(raw, len, heap);
 	}
 	close(fd);
-	unlink(d->p_incoming);
+	if(!d->in_adopted) unlink(d->p_incoming);
+	d->in_adopted = false;
 }
 
 static void on_end(void *ud, bool ok, const uint8_t *buf, size_t len)
@@ -1087,7 +1117,7 @@ int device_main(int argc, char *argv[])
 	cli_mqtt_defaults(&d.mq);
 	d.window = DEFAULT_WINDOW;
 	d.skew = 300;
-	d.bin_fd = d.bitmap_fd = d.rx_fd = -1;
+	d.bin_fd = d.bitmap_fd = d.rx_fd = d.in_fd = -1;
 	d.result = -1;
 	/* progress lines go out a line at a time, from a static buffer (stdio
 	 * would otherwise take 4 KiB of heap for a file or pipe) */

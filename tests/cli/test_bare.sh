@@ -51,7 +51,10 @@ t_install_good() {
 	put_retained "$BASE/manifest" "$T/m5.json" && put_chunks 5 "$T/good.bin" || fail "mosquitto_pub failed" || return 1
 	agent
 	[ "$AG_RC" = 0 ] || fail "agent exit $AG_RC: $(tail -c 600 "$T/agent.out")" || return 1
-	cmp -s "$T/good.bin" "$T/dev1/firmware.bin" || fail "installed image differs"
+	cmp -s "$T/good.bin" "$T/dev1/firmware.bin" || fail "installed image differs" || return 1
+	# the received manifest became the staging one, and both are gone after the install
+	local left; left=$(ls "$T/dev1/state" | grep -v '^installed.seq$')
+	[ -z "$left" ] || fail "left in the state directory: $left"
 }
 t_unknown_key() {
 	"$FWG" sign --key "$K/rogue-sign.pem" --vendor $VENDOR --model $MODEL --version 6.6.6 --sequence 66 \
