@@ -30,7 +30,8 @@
  *
  * State directory:
  *   installed.seq      the installed sequence (decimal), replaced atomically + fsync
- *   incoming.manifest  a manifest being received (removed once checked)
+ *   incoming.manifest  a manifest being received (checked, then renamed to
+ *                      staging.manifest when its download starts, or removed)
  *   staging.manifest   the manifest being fetched (raw bytes; mapped while active)
  *   staging.bin        the image being assembled
  *   staging.bitmap     one bit per chunk present in staging.bin
@@ -1048,7 +1049,8 @@ static void big_manifest_end(struct dev *d, bool ok)
 }
 
 /* A manifest written to incoming.manifest: checked from a read-only
- * mapping (not copied to the heap), then the file is removed. */
+ * mapping (not copied to the heap), then the file is removed, unless its
+ * download started with it (keep_manifest: it is staging.manifest now). */
 static void file_manifest_end(struct dev *d, bool ok)
 {
 	int fd = d->rx_fd;
