@@ -54,10 +54,11 @@
 #include "fwguard/keys.h"
 #include "fwguard/manifest.h"
 #include "fwguard/tag.h"
+#include "fwg_load.h"
 
 #define MAX_WINDOW 4096
 
-static double now_s(void)
+double now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -357,7 +358,7 @@ static struct mosquitto *new_client(const char *id, void *ud, const char *user)
 	return m;
 }
 
-static void xorshift_fill(uint8_t *p, size_t n, uint64_t seed)
+void xorshift_fill(uint8_t *p, size_t n, uint64_t seed)
 {
 	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
 	for(size_t i = 0; i < n; i += 8){
@@ -510,7 +511,7 @@ static bool all_received(uint64_t n)
 	return true;
 }
 
-static double cpu_s(void)
+double cpu_s(void)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
@@ -557,8 +558,6 @@ static int cmd_hash(int argc, char **argv)
 	free(buf);
 	return 0;
 }
-
-int cmd_rawrx(int argc, char **argv);   /* rawrx.c */
 
 static void usage(void)
 {

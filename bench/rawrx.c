@@ -27,32 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
-
-int cmd_rawrx(int argc, char **argv);
+#include "fwg_load.h"
 
 #define HDR 64
-
-static double rr_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_self(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
 
 static void pin(int cpu)
 {
@@ -72,7 +54,7 @@ static void sender(const struct sockaddr_in *a, long total, size_t cs)
 	if(n == 0) n = 1;
 	uint8_t *buf = malloc(n * per);
 	if(buf == NULL) _exit(2);
-	for(size_t i = 0; i < n * per; i++) buf[i] = (uint8_t)(i * 2654435761u >> 24);
+	xorshift_fill(buf, n * per, 1);
 	for(long sent = 0; sent < total; ){
 		size_t k = (size_t)(total - sent) < n ? (size_t)(total - sent) : n, len = k * per, done = 0;
 		while(done < len){
@@ -143,7 +125,7 @@ int cmd_rawrx(int argc, char **argv)
 	size_t per = HDR + (size_t)cs;
 	uint8_t dg[EVP_MAX_MD_SIZE];
 	int rc = 0;
-	double t0 = rr_now(), c0 = cpu_self();
+	double t0 = now_s(), c0 = cpu_s();
 	for(long got_chunks = 0; got_chunks < total || left > 0; ){
 		ssize_t n = read(fd, buf, (size_t)rb);
 		if(n < 0 && errno == EINTR) continue;
@@ -191,7 +173,7 @@ int cmd_rawrx(int argc, char **argv)
 		if(niov > 0 && pwritev(out, iov, niov, woff) < 0) rc = 1;
 		if(rc){ perror("rawrx: pwritev"); break; }
 	}
-	double cpu = cpu_self() - c0, wall = rr_now() - t0;
+	double cpu = cpu_s() - c0, wall = now_s() - t0;
 	if(out >= 0) close(out);
 	close(fd);
 	int st = 0;

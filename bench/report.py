@@ -128,6 +128,15 @@ def rb_label(store):
     return " --read-buffer %d" % (int(kib) * 1024) if kib else ""
 
 
+def rawrx_cpu(cell):
+    """round -> {hash 0/1: CPU seconds} of the bare receivers (bench/rawrx.c)"""
+    out = {}
+    for r in rows:
+        if r.get("cell") == cell:
+            out.setdefault(r["round"], {})[r["hash"]] = r["cpu_s"]
+    return out
+
+
 rb_cells = sorted({r["cell"][len("e2e16m_50_"):] for r in rows if r.get("cell", "").startswith("e2e16m_50_tmpfs_rb")})
 for store in ["disk", "tmpfs"] + rb_cells:
     cell = "e2e16m_50_" + store
@@ -173,12 +182,7 @@ for store in ["disk", "tmpfs"] + rb_cells:
                               "(B/A paired %.2f); B's without the hash = %.2f x A's" % (
                                   med([x[0] for x in rx]), med([x[1] for x in rx]), med([x[1] / x[0] for x in rx]),
                                   med([x[2] for x in rx])))
-        raw, raw50 = {}, {}
-        for r in rows:
-            if r.get("cell") == "rawrx_800m":
-                raw.setdefault(r["round"], {})[r["hash"]] = r["cpu_s"]
-            if r.get("cell") == "rawrx50_800m":
-                raw50.setdefault(r["round"], {})[r["hash"]] = r["cpu_s"]
+        raw, raw50 = rawrx_cpu("rawrx_800m"), rawrx_cpu("rawrx50_800m")
         if store == "tmpfs" and raw:
             # per round: A's run with its receivers' CPU replaced by the bare
             # receiver's (store + hash): B's end to end could not be shorter

@@ -92,6 +92,14 @@ static const char usage[] = "[MQTT options] --vendor V --model M --device D --pi
  * went into it, or a read error): finish() hashes the staging file whole. */
 #define HASHED_NONE UINT32_MAX
 
+/* incoming.manifest while on_manifest() checks it from its mapping: the
+ * descriptor, and whether the mapping is a heap copy. start_download() may
+ * adopt the file as staging.manifest (adopted: renamed, the mapping kept). */
+struct incoming {
+	int fd;
+	bool heap, adopted;
+};
+
 struct dev {
 	struct cli_mqtt mq;
 	struct mqttc *mc;
@@ -135,17 +143,11 @@ struct dev {
 	 * range of the staging file, in up to WQ_MAX pieces of the read buffer
 	 * (the end of one chunk and the start of the next are one write) */
 	struct iovec wq[WQ_MAX];
-	uint32_t wq_chunk[WQ_MAX];   /* the chunk each piece belongs to */
 	int wq_n;
 	uint64_t wq_off, wq_len;
 	struct cli_sha256 saved;   /* `whole` before the chunk being received */
 	/* RX_MANIFEST: written to incoming.manifest */
 	int rx_fd;
-	/* while on_manifest() runs for incoming.manifest: its descriptor, and
-	 * its mapping (the raw bytes); start_download() may adopt the file as
-	 * staging.manifest (in_adopted: renamed, and the mapping kept) */
-	int in_fd;
-	bool in_heap, in_adopted;
 	bool rx_err;           /* a write failed */
 	size_t rx_len, rx_got; /* its announced length, bytes written */
 	/* RX_MANIFEST_BIG: above FWG_MANIFEST_MAX, only hashed, then refused */
@@ -253,8 +255,10 @@ static void bitmap_mark(struct dev *d, uint32_t i)
 static void wq_failed(struct dev *d, int err)
 {
 	cli_err("cannot write '%s': %s", d->p_bin, strerror(err));
-	for(int k = 0; k < d->wq_n; k++){
-		uint32_t i = d->wq_chunk[k];
+	/* the chunks the lost range [wq_off, wq_off + wq_len) touches */
+	uint32_t first = (uint32_t)(d->wq_off / d->m.chunk_size);
+	uint32_t last = (uint32_t)((d->wq_off + d->wq_len - 1) / d->m.chunk_size);
+	for(uint32_t i = first; i <= last; i++){
 		if(i == d->rx_index) d->rx_failed = true;   /* (reset by the next chunk_begin) */
 		if(!bit_get(d->have, i)) continue;
 		bit_clr(d->have, i);
@@ -741,8 +745,7 @@ static void chunk_data(struct dev *d, const uint8_t *p, size_t n)
 	/* written by wq_flush(), with what follows it in the file */
 	if(d->wq_n == 0) d->wq_off = d->rx_off;
 	d->wq[d->wq_n].iov_base = (void *)p;
-	d->wq[d->wq_n].iov_len = n;
-	d->wq_chunk[d->wq_n++] = d->rx_index;
+	d->wq[d->wq_n++].iov_len = n;
 	d->wq_len += n;
 	d->rx_off += n;
 }
@@ -813,21 +816,21 @@ static void chunk_end(struct dev *d, bool ok)
  * incoming.manifest, which holds exactly these bytes, is made durable and
  * renamed, its mapping kept; otherwise (it came in memory, or the rename
  * failed) written afresh. 0 / -1. */
-static int keep_manifest(struct dev *d, const uint8_t *raw, size_t len)
+static int keep_manifest(struct dev *d, const uint8_t *raw, size_t len, struct incoming *in)
 {
-	if(d->in_fd >= 0 && fsync(d->in_fd) == 0 && rename(d->p_incoming, d->p_manifest) == 0){
-		d->in_adopted = true;       /* file_manifest_end() neither unmaps nor removes it */
+	if(in != NULL && fsync(in->fd) == 0 && rename(d->p_incoming, d->p_manifest) == 0){
+		in->adopted = true;         /* file_manifest_end() neither unmaps nor removes it */
 		d->mraw = raw;
 		d->mraw_len = len;
-		d->mraw_heap = d->in_heap;
+		d->mraw_heap = in->heap;
 		return cli_fsync_dir_of(d->p_manifest);
 	}
 	return cli_write_atomic(d->p_manifest, raw, len, 0600) != 0 ? -1 : map_manifest(d, len);
 }
 
-/* A verified manifest: start (or resume) its download. */
+/* A verified manifest: start (or resume) its download (in: as for on_manifest). */
 static void start_download(struct dev *d, const uint8_t *raw, size_t len, const uint8_t sha[FWG_SHA256_LEN],
-		struct fwg_manifest *m)
+		struct fwg_manifest *m, struct incoming *in)
 {
 	close_download(d, false);
 	memcpy(d->raw_sha, sha, FWG_SHA256_LEN);
@@ -894,7 +897,7 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, const 
 		uint8_t zero[BITMAP_BYTES] = { 0 };
 		if(d->bin_fd < 0 || d->bitmap_fd < 0 || ftruncate(d->bin_fd, (off_t)d->m.size) != 0 ||
 				cli_write_all(d->bitmap_fd, zero, bmlen) != 0 || fsync(d->bitmap_fd) != 0 ||
-				fsync(d->bin_fd) != 0 || keep_manifest(d, raw, len) != 0){
+				fsync(d->bin_fd) != 0 || keep_manifest(d, raw, len, in) != 0){
 			cli_err("cannot set up the staging files in '%s': %s", d->statedir, strerror(errno));
 			close_download(d, true);
 			if(d->once) d->result = 2;
@@ -911,7 +914,8 @@ static void start_download(struct dev *d, const uint8_t *raw, size_t len, const 
 	else subscribe_more(d);
 }
 
-static void on_manifest(struct dev *d, const uint8_t *raw, size_t len)
+/* in: the raw bytes map incoming.manifest (NULL: they came in memory) */
+static void on_manifest(struct dev *d, const uint8_t *raw, size_t len, struct incoming *in)
 {
 	if(len == 0) return;
 	uint8_t sha[FWG_SHA256_LEN];
@@ -945,7 +949,7 @@ static void on_manifest(struct dev *d, const uint8_t *raw, size_t len)
 		refuse(d, sha, seq, parsed ? version : NULL, r, detail);
 		return;
 	}
-	start_download(d, raw, len, sha, &m);
+	start_download(d, raw, len, sha, &m, in);
 }
 
 /* ---------------------------------------------------------- callbacks */
@@ -1056,28 +1060,21 @@ static void file_manifest_end(struct dev *d, bool ok)
 	int fd = d->rx_fd;
 	size_t len = d->rx_got;
 	d->rx_fd = -1;
-	d->in_adopted = false;
+	struct incoming in = { fd, false, false };
 	if(ok && !d->rx_err && len == d->rx_len && len > 0){
-		bool heap;
-		const uint8_t *raw = map_file(fd, d->p_incoming, len, &heap);
-		if(raw != NULL){
-			d->in_fd = fd;
-			d->in_heap = heap;
-			on_manifest(d, raw, len);
-			d->in_fd = -1;
-		}
-		if(!d->in_adopted) release_file(raw, len, heap);
+		const uint8_t *raw = map_file(fd, d->p_incoming, len, &in.heap);
+		if(raw != NULL) on_manifest(d, raw, len, &in);
+		if(!in.adopted) release_file(raw, len, in.heap);
 	}
 	close(fd);
-	if(!d->in_adopted) unlink(d->p_incoming);
-	d->in_adopted = false;
+	if(!in.adopted) unlink(d->p_incoming);
 }
 
 static void on_end(void *ud, bool ok, const uint8_t *buf, size_t len)
 {
 	struct dev *d = ud;
 	if(buf != NULL){
-		if(ok) on_manifest(d, buf, len);
+		if(ok) on_manifest(d, buf, len, NULL);
 		return;
 	}
 	int rx = d->rx;
@@ -1119,7 +1116,7 @@ int device_main(int argc, char *argv[])
 	cli_mqtt_defaults(&d.mq);
 	d.window = DEFAULT_WINDOW;
 	d.skew = 300;
-	d.bin_fd = d.bitmap_fd = d.rx_fd = d.in_fd = -1;
+	d.bin_fd = d.bitmap_fd = d.rx_fd = -1;
 	d.result = -1;
 	/* progress lines go out a line at a time, from a static buffer (stdio
 	 * would otherwise take 4 KiB of heap for a file or pipe) */

@@ -178,6 +178,22 @@ device_cmd() {
 		--target "$T/$name/firmware.bin" "$@")
 }
 
+# put_retained TOPIC FILE: a retained QoS 1 message on the broker (bare: anonymous)
+put_retained() { timeout 20 mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -r -t "$1" -f "$2"; }
+# put_chunks SEQ IMAGE [-r]: the image's chunks of $CS bytes as retained
+# messages under $BASE (both set by the test); with
+# -r the last chunk first (Mosquitto sends retained messages in the order
+# they were stored: the agent then gets every chunk but the last out of
+# index order)
+put_chunks() {
+	local seq=$1 img=$2 order=${3:-} f
+	rm -rf "$T/chunks"; mkdir -p "$T/chunks"
+	split -b "$CS" -d -a 4 "$img" "$T/chunks/c"
+	# shellcheck disable=SC2012,SC2086
+	for f in $(ls $order "$T"/chunks/c*); do
+		put_retained "$BASE/chunk/$seq/$((10#${f##*/c}))" "$f" || return 1
+	done
+}
 # popcount FILE: bits set in a chunk bitmap (0 when absent)
 popcount() {
 	python3 -c 'import sys

@@ -18,16 +18,11 @@ TRIG=$T/fault.trigger FLOG=$T/fault.log
 PRE=$(ldd "$FWG" 2>/dev/null | awk '/libasan/ { print $3 }')
 PRE=${PRE:+$PRE:}$FWG_FAULT_SHIM
 
-put_retained() { timeout 20 mosquitto_pub -h 127.0.0.1 -p "$PORT" -q 1 -r -t "$1" -f "$2"; }
 # release SEQ: a 64 KiB image in 16 chunks, manifest and chunks retained
 release() {
 	head -c 65536 /dev/urandom > "$T/img$1.bin"
 	sign "$T/img$1.bin" "$1" "$T/m$1.json" --chunk-size $CS || return 1
-	put_retained "$BASE/manifest" "$T/m$1.json" || return 1
-	rm -rf "$T/chunks"; mkdir -p "$T/chunks"
-	split -b $CS -d -a 4 "$T/img$1.bin" "$T/chunks/c"
-	local f
-	for f in "$T"/chunks/c*; do put_retained "$BASE/chunk/$1/$((10#${f##*/c}))" "$f" || return 1; done
+	put_retained "$BASE/manifest" "$T/m$1.json" && put_chunks "$1" "$T/img$1.bin"
 }
 # agent_bg [options]: device dev1 --once under the shim, in the background (AG_PID)
 agent_bg() {
