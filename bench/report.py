@@ -182,6 +182,12 @@ for store in ["disk", "tmpfs"] + rb_cells:
                               "(B/A paired %.2f); B's without the hash = %.2f x A's" % (
                                   med([x[0] for x in rx]), med([x[1] for x in rx]), med([x[1] / x[0] for x in rx]),
                                   med([x[2] for x in rx])))
+        br = [(a["broker_cpu_s"], b["broker_cpu_s"]) for k in sorted(set(by[cell]["A"]) & set(by[cell]["B"]))
+              for a, b in [(by[cell]["A"][k], by[cell]["B"][k])] if "broker_cpu_s" in a and "broker_cpu_s" in b]
+        if br:
+            e2e_notes[-1] += ("; the broker process's own CPU time: A %.2f s, B %.2f s (the rest of the broker core's "
+                              "busy time is the kernel's loopback TCP work and the bench's own processes)" % (
+                                  med([x[0] for x in br]), med([x[1] for x in br])))
         raw, raw50 = rawrx_cpu("rawrx_800m"), rawrx_cpu("rawrx50_800m")
         if store == "tmpfs" and raw:
             # per round: A's run with its receivers' CPU replaced by the bare

@@ -154,16 +154,17 @@ e2e() {
 	# the receivers' own CPU time (/proc/PID/schedstat: ns on a CPU) so far
 	rx0=0
 	for p in $dev_pids; do read -r t _ < "/proc/$p/schedstat"; rx0=$((rx0 + t)); done
+	read -r br0 _ < "/proc/${pid[$b]}/schedstat"   # and the broker's
 	st0=$(grep -E "^cpu($lcpu|$bcpu) " /proc/stat | tr '\n' ';')
 	t0=$(date +%s%N)
 	$LOAD -p "${port[$b]}" $FW --subs 0 --chunk-size 65536 --nchunks 256 --count 256 --window 16 --sequence "$s" > "$d/pub.json" &
 	lpid=$!
 	# wait (bounded, 90 s) until every receiver is done; prints seconds since
 	# t0, receivers done, and the per-core busy/iowait seconds since st0
-	secs=$(python3 - "$d" "$b" $n "$s" "$t0" $((256 * 65536)) "$st0" "$lcpu" "$bcpu" "$rx0" $dev_pids <<'PY'
+	secs=$(python3 - "$d" "$b" $n "$s" "$t0" $((256 * 65536)) "$st0" "$lcpu" "$bcpu" "$rx0" "${pid[$b]}" "$br0" $dev_pids <<'PY'
 import os, sys, time
 d, b, n, s, t0, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
-st0, lcpu, bcpu, rx0, pids = sys.argv[7], sys.argv[8], sys.argv[9], int(sys.argv[10]), sys.argv[11:]
+st0, lcpu, bcpu, rx0, bpid, br0, pids = sys.argv[7], sys.argv[8], sys.argv[9], int(sys.argv[10]), sys.argv[11], int(sys.argv[12]), sys.argv[13:]
 # The same check on both sides, one stat per receiver still running, every
 # 10 ms (this loop shares the cores with the run): A's file has all the
 # bytes; B's target exists with all of them (the agent renames the checked
@@ -207,17 +208,18 @@ def ran(p):   # a receiver that has exited is a zombie until the shell waits for
     except (OSError, ValueError, IndexError):
         return 0
 rx = (sum(ran(p) for p in pids) - rx0) / 1e9
-print("%.3f %d %.2f %.2f %.2f %.2f %.3f" % (wall, n - len(left), busy(lcpu), busy(bcpu), iowait(lcpu), kernel(lcpu), rx))
+print("%.3f %d %.2f %.2f %.2f %.2f %.3f %.3f" % (wall, n - len(left), busy(lcpu), busy(bcpu), iowait(lcpu), kernel(lcpu), rx,
+      (ran(bpid) - br0) / 1e9))
 PY
 )
 	wait $lpid || true
 	for p in $dev_pids; do kill "$p" 2>/dev/null || true; done
 	for p in $dev_pids; do wait "$p" 2>/dev/null || true; done
 	dev_pids=''
-	read -r secs ok lbusy bbusy liow lkern rxcpu <<< "$secs"
-	echo "{\"cell\":\"$name\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow,\"load_cpu_kernel_s\":$lkern,\"receivers_cpu_s\":$rxcpu}" >> "$res"
-	printf '  %-20s %s %8.3f s, %d/%d receivers complete; busy s: load core %.2f (kernel %.2f), broker core %.2f; iowait %.2f; receivers CPU %.3f s\n' \
-		"$name" "$b" "$secs" "$ok" $n "$lbusy" "$lkern" "$bbusy" "$liow" "$rxcpu" >&2
+	read -r secs ok lbusy bbusy liow lkern rxcpu brcpu <<< "$secs"
+	echo "{\"cell\":\"$name\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow,\"load_cpu_kernel_s\":$lkern,\"receivers_cpu_s\":$rxcpu,\"broker_cpu_s\":$brcpu}" >> "$res"
+	printf '  %-20s %s %8.3f s, %d/%d receivers complete; busy s: load core %.2f (kernel %.2f), broker core %.2f; iowait %.2f; receivers CPU %.3f s, broker %.3f s\n' \
+		"$name" "$b" "$secs" "$ok" $n "$lbusy" "$lkern" "$bbusy" "$liow" "$rxcpu" "$brcpu" >&2
 	[ "$ok" -eq $n ] || { echo "bench: e2e on $b: only $ok of $n receivers complete (files in $d)" >&2; FWG_KEEP=1; exit 1; }
 	rm -rf "$d"
 }

@@ -508,8 +508,13 @@ static int hash_from_file(struct dev *d, uint32_t i, struct cli_sha256 *whole, s
  * order) from the staging file. */
 static void catch_up(struct dev *d)
 {
-	wq_flush(d);     /* (a failed write gives the running digest up) */
 	while(d->hashed < d->m.nchunks && bit_get(d->have, d->hashed)){
+		if(d->wq_n > 0){
+			/* what is read back must be in the file; a failed write
+			 * unmarks its chunks and may give the running digest up */
+			wq_flush(d);
+			continue;
+		}
 		if(hash_from_file(d, d->hashed, &d->whole, NULL) != 0){
 			d->hashed = HASHED_NONE;
 			return;
@@ -769,6 +774,9 @@ static void chunk_end(struct dev *d, bool ok)
 {
 	uint32_t i = d->rx_index;
 	bool in_order = d->rx_in_order;
+	/* in its turn when it began; a failed write since (wq_failed) may have
+	 * given the running digest up, and with it the only check of this chunk */
+	if(in_order && d->hashed != i) ok = false;
 	if(!ok || d->rx_failed){
 		/* not marked: fetched again (after a reconnect, or a restart) */
 		if(in_order && cli_sha256_copy(&d->whole, &d->saved) != 0) d->hashed = HASHED_NONE;
