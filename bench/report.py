@@ -220,6 +220,14 @@ if acl:
     P("| ACL READ check, chunk to a device (real plugin, best of 7 x 2M calls) | - | %.0f ns | - | - | <= 150 ns | %s | - | - | - | %s |" % (
         c["ns_per_read_check"], "yes" if c["ns_per_read_check"] <= 150 else "**no**",
         ("%d instructions/call (callgrind)" % cg[0]["ir_per_call"]) if cg else ""))
+pcg = {r["broker"]: r for r in rows if r.get("cell") == "plain_q0_callgrind"}
+if "A" in pcg and "B" in pcg:
+    # a bare-to-fwguard ratio of instructions: the user-space share of the
+    # plain QoS 0 cell's cost, without the host's noise
+    P("| plain 1 KiB, QoS 0, 1 sub: the broker's user-space instructions per message (callgrind, %d messages) | %d | %d | %.3f | - | - |  | %d / %d | - | - | the plugin adds %+d instructions per message |" % (
+        pcg["B"]["messages"], pcg["A"]["ir_per_message"], pcg["B"]["ir_per_message"],
+        pcg["A"]["ir_per_message"] / pcg["B"]["ir_per_message"], pcg["A"]["lost"], pcg["B"]["lost"],
+        pcg["B"]["ir_per_message"] - pcg["A"]["ir_per_message"]))
 heap = [r for r in rows if r.get("cell") == "device_heap"]
 for h in heap:
     lim = h["chunk_size"] + 65536

@@ -305,6 +305,28 @@ print('{"cell":"acl_read_callgrind","case":"chunk_to_device","calls":%d,"ir_per_
       % (calls, ir("fwg_acl__check") / calls, ir("fwg_topic_parse") / calls, ir("fwg_acl__identify") / calls,
          ir("fwg_fleet__rollout_allows") / calls))
 PY
+	# what the plugin adds to an ordinary message, free of the host's noise:
+	# the broker's user-space instructions per plain 1 KiB QoS 0 message to
+	# one subscriber (callgrind, 10000 messages after 2000 to warm up), bare
+	# and with fwguard; the kernel's share (socket I/O) is not counted
+	for b in A B; do
+		p_cg=$(free_port)
+		BENCH_BROKER_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$work/cgmsg.$b" \
+			bench_start_broker "cg$b" "$p_cg" "$([ $b = A ] && echo bare || echo plugin)" "$bcpu"
+		cpid=$(eval echo "\$BROKER_PID_cg$b")
+		$LOAD -p "$p_cg" --topic bench/q0 --size 1024 --qos 0 --count 2000 --e2e-window 256 > /dev/null
+		callgrind_control -z "$cpid" > /dev/null
+		j=$($LOAD -p "$p_cg" --topic bench/q0 --size 1024 --qos 0 --count 10000 --e2e-window 256)
+		callgrind_control -d "$cpid" > /dev/null
+		kill "$cpid"; wait "$cpid" 2>/dev/null || true
+		python3 - "$work/cgmsg.$b.1" "$b" "$j" >> "$res" <<'PY'
+import json, sys
+ir = next(int(l.split()[1]) for l in open(sys.argv[1]) if l.startswith(("summary:", "totals:")))
+j = json.loads(sys.argv[3])
+print('{"cell":"plain_q0_callgrind","broker":"%s","messages":%d,"lost":%d,"ir_per_message":%.0f}'
+      % (sys.argv[2], j["received"], j["lost"], ir / j["received"]))
+PY
+	done
 fi
 fi
 # heap N RB: the agent's peak heap (massif) fetching a retained image of N

@@ -41,15 +41,14 @@ chmod 644 "$P"/*.key
 } > "$CONF"
 start_broker || exit 99
 
+# (lib.sh's put_chunks publishes with this one)
 put_retained() {
 	timeout 20 mosquitto_pub -h localhost -p "$PORT" --cafile "$P/ca.crt" -q 1 -r -t "$1" -f "$2"
 }
 head -c 16384 /dev/urandom > "$T/img.bin"
 sign "$T/img.bin" 3 "$T/m.json" --chunk-size $CS || exit 99
 put_retained "$BASE/manifest" "$T/m.json" || { echo "# mosquitto_pub over TLS failed"; exit 99; }
-split -b $CS -d -a 4 "$T/img.bin" "$T/c"
-i=0
-for f in "$T"/c0*; do put_retained "$BASE/chunk/3/$i" "$f" || exit 99; i=$((i + 1)); done
+put_chunks 3 "$T/img.bin" || exit 99
 
 # agent HOST [options]: one --once run of dev1; rc in AG_RC, output in $T/agent.out
 agent() {
