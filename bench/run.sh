@@ -9,7 +9,8 @@
 # the ratio of the medians and as the median of the paired (per-round)
 # ratios (min..max over rounds), writes bench/out/table.md and the plot.
 # Also: the ACL READ check cost (bench_acl, real plugin, and its callgrind
-# instruction count), the 16 MiB rollout to 50 `fwguard device` agents vs the
+# instruction count), the broker's instructions per plain message bare and
+# with fwguard (callgrind), the 16 MiB rollout to 50 `fwguard device` agents vs the
 # same bytes to 50 mosquitto_sub, and the device agent's peak heap (massif).
 # Results: bench/out/results.jsonl (raw), table.md, throughput.png.
 # SPDX-License-Identifier: Apache-2.0
