@@ -224,7 +224,7 @@ pcg = {r["broker"]: r for r in rows if r.get("cell") == "plain_q0_callgrind"}
 if "A" in pcg and "B" in pcg:
     # a bare-to-fwguard ratio of instructions: the user-space share of the
     # plain QoS 0 cell's cost, without the host's noise
-    P("| plain 1 KiB, QoS 0, 1 sub: the broker's user-space instructions per message (callgrind, %d messages) | %d | %d | %.3f | - | - |  | %d / %d | - | - | the plugin adds %+d instructions per message |" % (
+    P("| plain 1 KiB, QoS 0, 1 sub: the broker's user-space instructions per message (callgrind, %d messages; ratio A/B, as for a throughput) | %d | %d | %.3f | - | - |  | %d / %d | - | - | the plugin adds %+d instructions per message |" % (
         pcg["B"]["messages"], pcg["A"]["ir_per_message"], pcg["B"]["ir_per_message"],
         pcg["A"]["ir_per_message"] / pcg["B"]["ir_per_message"], pcg["A"]["lost"], pcg["B"]["lost"],
         pcg["B"]["ir_per_message"] - pcg["A"]["ir_per_message"]))
