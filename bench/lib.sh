@@ -103,6 +103,12 @@ bench_stop_brokers() {
 	for p in $_bench_pids; do wait "$p" 2>/dev/null || true; done
 	_bench_pids=''
 }
+# bench_stop_broker PID: one of them, dropped from the list once gone
+bench_stop_broker() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	_bench_pids=${_bench_pids/ $1/}
+}
 
 # proc_kb PID FIELD: VmRSS / VmHWM in kB
 proc_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }

@@ -137,13 +137,14 @@ def rawrx_cpu(cell):
     return out
 
 
+raw, raw50 = rawrx_cpu("rawrx_800m"), rawrx_cpu("rawrx50_800m")
 rb_cells = sorted({r["cell"][len("e2e16m_50_"):] for r in rows if r.get("cell", "").startswith("e2e16m_50_tmpfs_rb")})
 for store in ["disk", "tmpfs"] + rb_cells:
     cell = "e2e16m_50_" + store
     e = ratio(cell, "wall_s")
     if not e:
         continue
-    fl, fr, f2, fk, rx = [], [], [], [], []
+    fl, fr, f2, fk, rx, br = [], [], [], [], [], []
     for k in sorted(set(by[cell]["A"]) & set(by[cell]["B"]) & set(sha_load)):
         a, b = by[cell]["A"][k], by[cell]["B"][k]
         if "load_cpu_busy_s" not in a:
@@ -162,6 +163,9 @@ for store in ["disk", "tmpfs"] + rb_cells:
         # the receivers' own CPU time (schedstat), and B's without the hash
         if "receivers_cpu_s" in a and "receivers_cpu_s" in b:
             rx.append((a["receivers_cpu_s"], b["receivers_cpu_s"], (b["receivers_cpu_s"] - t_sha) / a["receivers_cpu_s"]))
+        # the broker process's own CPU time
+        if "broker_cpu_s" in a and "broker_cpu_s" in b:
+            br.append((a["broker_cpu_s"], b["broker_cpu_s"]))
     floor_txt = ("A + hash %.2f s = %.2f x A" % (med(fl), med(fr))) if fl else "-"
     busy = lambda b, key: med([x[key] for x in by[cell][b].values() if key in x] or [float("nan")])
     P("| 16 MiB image to 50 receivers on %s, end to end (s; A: mosquitto_sub, B: fwguard device%s) | %.2f s | %.2f s | %.3f | %.3f (%.3f..%.3f) | <= 1.15 | %s | - | - | - | load core busy A %.2f s / B %.2f s (%.0f%% / %.0f%% of the run); %s |" % (
@@ -182,13 +186,10 @@ for store in ["disk", "tmpfs"] + rb_cells:
                               "(B/A paired %.2f); B's without the hash = %.2f x A's" % (
                                   med([x[0] for x in rx]), med([x[1] for x in rx]), med([x[1] / x[0] for x in rx]),
                                   med([x[2] for x in rx])))
-        br = [(a["broker_cpu_s"], b["broker_cpu_s"]) for k in sorted(set(by[cell]["A"]) & set(by[cell]["B"]))
-              for a, b in [(by[cell]["A"][k], by[cell]["B"][k])] if "broker_cpu_s" in a and "broker_cpu_s" in b]
         if br:
             e2e_notes[-1] += ("; the broker process's own CPU time: A %.2f s, B %.2f s (the rest of the broker core's "
                               "busy time is the kernel's loopback TCP work and the bench's own processes)" % (
                                   med([x[0] for x in br]), med([x[1] for x in br])))
-        raw, raw50 = rawrx_cpu("rawrx_800m"), rawrx_cpu("rawrx50_800m")
         if store == "tmpfs" and raw:
             # per round: A's run with its receivers' CPU replaced by the bare
             # receiver's (store + hash): B's end to end could not be shorter

@@ -319,8 +319,7 @@ PY
 		callgrind_control -z "$cpid" > /dev/null
 		j=$($LOAD -p "$p_cg" --topic bench/q0 --size 1024 --qos 0 --count 10000 --e2e-window 256)
 		callgrind_control -d "$cpid" > /dev/null
-		kill "$cpid"; wait "$cpid" 2>/dev/null || true
-		_bench_pids=${_bench_pids/ $cpid/}   # gone: not to be signalled again
+		bench_stop_broker "$cpid"
 		python3 - "$work/cgmsg.$b.1" "$b" "$j" >> "$res" <<'PY'
 import json, sys
 ir = next(int(l.split()[1]) for l in open(sys.argv[1]) if l.startswith(("summary:", "totals:")))
