@@ -103,11 +103,15 @@ bench_stop_brokers() {
 	for p in $_bench_pids; do wait "$p" 2>/dev/null || true; done
 	_bench_pids=''
 }
-# bench_stop_broker PID: one of them, dropped from the list once gone
+# bench_stop_broker PID: one of them, dropped from the list once gone (by
+# whole word: a substring edit would also cut a longer PID that starts
+# with this one)
 bench_stop_broker() {
+	local p rest=''
 	kill "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
-	_bench_pids=${_bench_pids/ $1/}
+	for p in $_bench_pids; do [ "$p" = "$1" ] || rest="$rest $p"; done
+	_bench_pids=$rest
 }
 
 # proc_kb PID FIELD: VmRSS / VmHWM in kB
