@@ -51,7 +51,49 @@ one_fault() {
 	SEQ=$new CUR_MANIFEST=$f
 }
 
+# (c) The chunk that completes an image does not wait for the disk: with
+# every fsync of the state file failing, the image still completes (the
+# audit record, no warning) and the shim sees no fsync; the completion is
+# written with the next save (here the clean shutdown, once healthy). A
+# manifest under the same fault is refused: the shim was armed.
+c_complete_no_fsync() {
+	local i f
+	publish_manifest $((SEQ + 1)) || return 1
+	fault_on "fsync:EIO"
+	audit_mark
+	for i in 0 1 2; do
+		f=$T/chunk-$SEQ-$i.bin
+		chunk_file "$SEQ" "$i" "$f"
+		publish_tagged "$(ctopic "$SEQ" "$i")" "$f"
+		expect_accepted || return 1
+	done
+	audit_has image.complete "" sequence="$SEQ" nchunks=3 || return 1
+	if grep -q "^fsync" "$T/fault.log" 2>/dev/null; then
+		fail "completing the image called fsync on the state file: $(head -c 300 "$T/fault.log")" || return 1
+	fi
+	if cat "$LOG" "$T/broker.out" 2>/dev/null | grep -qF "cannot record image completion"; then
+		fail "completion logged a state write failure" || return 1
+	fi
+	[ "$(state_complete)" = False ] || fail "the state file already says complete (written on the chunk path)" || return 1
+	local f2=$T/m-$((SEQ + 1)).json
+	sign_manifest "$f2" $((SEQ + 1)) || fail "fwg-sign.sh failed" || return 1
+	publish_tagged "$(mtopic)" "$f2"
+	expect_not_authorized || return 1
+	fault_hit fsync || return 1
+	fault_off
+	stop_broker TERM
+	[ "$(state_complete)" = True ] || fail "the clean shutdown did not record the completion" || return 1
+	start_broker || fail "broker did not restart: $(tail -5 "$LOG")" || return 1
+}
+# state_complete: the "complete" flag of thermo-x1 in the state file
+state_complete() {
+	python3 -c 'import json, sys
+for m in json.load(open(sys.argv[1]))["models"]:
+    if m["vendor"] == "acme" and m["model"] == "thermo-x1": print(m["complete"])' "$STATE"
+}
+
 run_case "broker with the fault shim starts, sequence 1 accepted" c_start
+run_case "(c) the chunk completing an image calls no fsync; the completion is saved at shutdown" c_complete_no_fsync
 run_case "(a) directory unwritable (open EACCES) -> state_write_failed, 0x87, nothing delivered, restart keeps the sequence" one_fault "open:EACCES rename:EACCES" open
 run_case "(a) rename refused (EACCES) -> state_write_failed, no temp file left" one_fault "rename:EACCES" rename
 run_case "(b) disk full on write (ENOSPC) -> state_write_failed" one_fault "write:ENOSPC" write
