@@ -99,7 +99,7 @@ cells() {
 	for sub in "$r" "$r.5"; do
 		cell plain_q0 "$sub" --topic bench/q0 --size 1024 --qos 0 --count $((100000 / k)) --e2e-window 256 --duration 1.25
 		cell plain_q1 "$sub" --topic bench/q1 --size 1024 --qos 1 --count $((30000 / k)) --window 64 --e2e-window 256 --duration 1.25
-		order=$(echo $order | awk '{ print $2, $1 }')
+		order=$(echo "$order" | awk '{ print $2, $1 }')
 	done
 	order=$o
 	cell fw64k_50 "$r" $FW --subs 50 --chunk-size 65536 --nchunks 256 --count $((768 / k)) --window 16 --e2e-window 16 --duration 3
