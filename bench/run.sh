@@ -95,13 +95,13 @@ cells() {
 	# ~2 % here, about what one pair's noise is; a pair of 1.25 s is as
 	# noisy as one of 2.5 s, so twice the pairs in the same time give the
 	# median ~1/sqrt(2) of the noise.
-	local o=$order sub
+	# (Two swaps of "A B": the round's order again afterwards.)
+	local sub
 	for sub in "$r" "$r.5"; do
 		cell plain_q0 "$sub" --topic bench/q0 --size 1024 --qos 0 --count $((100000 / k)) --e2e-window 256 --duration 1.25
 		cell plain_q1 "$sub" --topic bench/q1 --size 1024 --qos 1 --count $((30000 / k)) --window 64 --e2e-window 256 --duration 1.25
-		order=$(echo "$order" | awk '{ print $2, $1 }')
+		order="${order#* } ${order% *}"
 	done
-	order=$o
 	cell fw64k_50 "$r" $FW --subs 50 --chunk-size 65536 --nchunks 256 --count $((768 / k)) --window 16 --e2e-window 16 --duration 3
 	cell fw64k_1 "$r" $FW --subs 1 --chunk-size 65536 --nchunks 256 --count $((8192 / k)) --window 32 --e2e-window 32 --duration 2.5
 	# payload-size sweep for the plot (firmware chunks, 1 subscriber): in

@@ -26,22 +26,25 @@ expect_not_authorized() {
 	grep -q 'failed: Not authorized' "$LAST_ERR" \
 		|| fail "publish not refused with PUBACK 0x87 (rc $LAST_RC, stderr: $(head -c 300 "$LAST_ERR"))"
 }
-# state_seq [VENDOR/MODEL]: the sequence the state file holds (0: no entry / no file)
-state_seq() {
-	python3 - "$STATE" "${1:-acme/thermo-x1}" <<'PY'
+# state_field FIELD [VENDOR/MODEL]: a field of that model's entry in the
+# state file, as Python prints it (0: no entry / no file)
+state_field() {
+	python3 - "$STATE" "$1" "${2:-acme/thermo-x1}" <<'PY'
 import json, os, sys
-path, key = sys.argv[1], sys.argv[2]
+path, field, key = sys.argv[1], sys.argv[2], sys.argv[3]
 if not os.path.exists(path):
     print(0); sys.exit(0)
 with open(path) as f:
     doc = json.load(f)
 for m in doc["models"]:
     if m["vendor"] + "/" + m["model"] == key:
-        print(m["sequence"]); break
+        print(m[field]); break
 else:
     print(0)
 PY
 }
+# state_seq [VENDOR/MODEL]: the sequence the state file holds (0: no entry / no file)
+state_seq() { state_field sequence "$@"; }
 # retained_manifest: the retained manifest of thermo-x1 as device dev1 gets it
 retained_manifest() {
 	timeout $((10 * FWG_TIME_SCALE)) mosquitto_sub -h 127.0.0.1 -p "$PORT" -u acme/thermo-x1/dev1 -P "$PASSWORD" \

@@ -86,11 +86,7 @@ c_complete_no_fsync() {
 	start_broker || fail "broker did not restart: $(tail -5 "$LOG")" || return 1
 }
 # state_complete: the "complete" flag of thermo-x1 in the state file
-state_complete() {
-	python3 -c 'import json, sys
-for m in json.load(open(sys.argv[1]))["models"]:
-    if m["vendor"] == "acme" and m["model"] == "thermo-x1": print(m["complete"])' "$STATE"
-}
+state_complete() { state_field complete; }
 
 run_case "broker with the fault shim starts, sequence 1 accepted" c_start
 run_case "(c) the chunk completing an image calls no fsync; the completion is saved at shutdown" c_complete_no_fsync
