@@ -8,7 +8,7 @@
  *   fwg_load run  [options]    publisher + subscribers (either may be 0)
  *   fwg_load hash [--size B] [--reps N]   ns per SHA-256 of B bytes (the
  *                              hash speed the "single pass" bound uses)
- *   fwg_load rawrx --dir D ...  the e2e cell's receiving floor (rawrx.c)
+ *   fwg_load sink -t TOPIC ...  the least an MQTT receiver of that cell does (sink.c)
  *
  * Plain mode (default): payloads of --size bytes on --topic, the first 8
  * bytes a sequence number (little endian); each subscriber counts gaps
@@ -358,7 +358,7 @@ static struct mosquitto *new_client(const char *id, void *ud, const char *user)
 	return m;
 }
 
-void xorshift_fill(uint8_t *p, size_t n, uint64_t seed)
+static void xorshift_fill(uint8_t *p, size_t n, uint64_t seed)
 {
 	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
 	for(size_t i = 0; i < n; i += 8){
@@ -569,7 +569,8 @@ static void usage(void)
 		"         [--fw --vendor V --model M --prefix P --sign-key PEM --vendor-ecdh PEM --broker-pub B64FILE\n"
 		"          --sequence N --chunk-size B --nchunks N [--verify]]\n"
 		"       fwg_load hash [--size B] [--reps N]\n"
-		"       fwg_load rawrx --dir D [--files N] [--chunks N] [--chunk-size B] [--rbuf B] [--send-cpu N] [--hash]\n");
+		"       fwg_load sink -p PORT -u USER -P PASSWORD -t TOPIC --out FILE --bytes N [--hash] [--rbuf B]\n"
+		"                     [--timeout S]\n");
 	exit(2);
 }
 
@@ -577,7 +578,7 @@ int main(int argc, char **argv)
 {
 	if(argc < 2) usage();
 	if(!strcmp(argv[1], "hash")) return cmd_hash(argc - 1, argv + 1);
-	if(!strcmp(argv[1], "rawrx")) return cmd_rawrx(argc - 1, argv + 1);
+	if(!strcmp(argv[1], "sink")) return cmd_sink(argc - 1, argv + 1);
 	if(strcmp(argv[1], "run")) usage();
 	argc--; argv++;
 
@@ -804,6 +805,11 @@ int main(int argc, char **argv)
 			(double)bytes / wall / 1e6, (double)P.published / wall, (cpu1 - cpu0) / wall,
 			t_subscribed - t_start, timed_out ? "true" : "false");
 		if(bcpu0 >= 0 && bcpu1 >= 0) printf(",\"broker_cpu\":%.3f", (bcpu1 - bcpu0) / wall);
+		if(C.fw && C.pub){   /* the image's digest, for receivers' checks (bench/run.sh's sinks) */
+			char hex[2 * sizeof(F.sha) + 1];
+			for(size_t i = 0; i < sizeof(F.sha); i++) snprintf(hex + 2 * i, 3, "%02x", F.sha[i]);
+			printf(",\"image_sha256\":\"%s\"", hex);
+		}
 		if(C.verify){
 			printf(",\"installs_good\":%d,\"installs_corrupt\":%d,\"installs_incomplete\":%d,\"corrupt_chunks\":%"
 				PRIu64 ",\"missing_chunks\":%" PRIu64 ",\"failed_subs\":%d", good, corrupt, incomplete,

@@ -1,4 +1,4 @@
-/* What fwg_load.c and rawrx.c share.
+/* What fwg_load.c and sink.c share.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef FWGUARD_BENCH_FWG_LOAD_H
 #define FWGUARD_BENCH_FWG_LOAD_H
@@ -7,8 +7,6 @@
 
 double now_s(void);     /* CLOCK_MONOTONIC, seconds */
 double cpu_s(void);     /* this process's user + system time, seconds */
-/* n pseudo-random bytes (xorshift64) from seed */
-void xorshift_fill(uint8_t *p, size_t n, uint64_t seed);
-/* fwg_load rawrx (rawrx.c) */
-int cmd_rawrx(int argc, char **argv);
+/* fwg_load sink (sink.c) */
+int cmd_sink(int argc, char **argv);
 #endif

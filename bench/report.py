@@ -25,8 +25,10 @@ def rate(cell, b, key="deliveries_per_s"):
     return {k: v[key] for k, v in by[cell][b].items()}
 
 
-def ratio(cell, key="deliveries_per_s", inverse=False):
-    a, b = rate(cell, "A", key), rate(cell, "B", key)
+def ratio(cell, key="deliveries_per_s", inverse=False, x="B", y="A"):
+    """x against y (B against A unless told), paired by round; the keys of
+    the result stay "A" (y) and "B" (x)"""
+    a, b = rate(cell, y, key), rate(cell, x, key)
     rounds = sorted(set(a) & set(b))
     if not rounds:
         return None
@@ -128,16 +130,6 @@ def rb_label(store):
     return " --read-buffer %d" % (int(kib) * 1024) if kib else ""
 
 
-def rawrx_cpu(cell):
-    """round -> {hash 0/1: CPU seconds} of the bare receivers (bench/rawrx.c)"""
-    out = {}
-    for r in rows:
-        if r.get("cell") == cell:
-            out.setdefault(r["round"], {})[r["hash"]] = r["cpu_s"]
-    return out
-
-
-raw, raw50 = rawrx_cpu("rawrx_800m"), rawrx_cpu("rawrx50_800m")
 rb_cells = sorted({r["cell"][len("e2e16m_50_"):] for r in rows if r.get("cell", "").startswith("e2e16m_50_tmpfs_rb")})
 for store in ["disk", "tmpfs"] + rb_cells:
     cell = "e2e16m_50_" + store
@@ -172,6 +164,17 @@ for store in ["disk", "tmpfs"] + rb_cells:
         store.split("_rb")[0], rb_label(store), e["A"], e["B"], e["ratio"], e["paired"], e["min"], e["max"], "yes" if e["paired"] <= 1.15 else "**no**",
         busy("A", "load_cpu_busy_s"), busy("B", "load_cpu_busy_s"),
         100 * busy("A", "load_cpu_busy_s") / e["A"], 100 * busy("B", "load_cpu_busy_s") / e["B"], floor_txt))
+    # F: the floor, 50 sinks that store and hash (bench/sink.c) on the bare
+    # broker; F0: the same without the hash
+    f, f0, bf = ratio(cell, "wall_s", x="F"), ratio(cell, "wall_s", x="F0"), ratio(cell, "wall_s", x="B", y="F")
+    if f:
+        over = sum(1 for k in rate(cell, "F", "wall_s") if k in rate(cell, "A", "wall_s")
+                   and rate(cell, "F", "wall_s")[k] / rate(cell, "A", "wall_s")[k] > 1.15)
+        P("| ... F, the floor: 50 receivers that only store and hash (bench/sink.c, 128 KiB reads, QoS 1) on the bare broker | %.2f s | %.2f s | %.3f | %.3f (%.3f..%.3f) | - | over 1.15 in %d of %d rounds | - | - | - | load core busy F %.2f s (%.0f%%); %s%s |" % (
+            f["A"], f["B"], f["ratio"], f["paired"], f["min"], f["max"], over, f["n"],
+            busy("F", "load_cpu_busy_s"), 100 * busy("F", "load_cpu_busy_s") / f["B"],
+            ("the same without the hash (F0) %.3f x A (%.3f..%.3f); " % (f0["paired"], f0["min"], f0["max"])) if f0 else "",
+            ("B / F %.3f (%.3f..%.3f)" % (bf["paired"], bf["min"], bf["max"])) if bf else ""))
     if fl:
         e2e_notes.append("e2e on %s: one SHA-256 pass of 800 MiB on the load core = %.2f s (%.0f MB/s); A + hash = busy(A) + that = %.2f s, "
                          "i.e. %.2f x A; B minus that: %+.2f s. Unpinned, with both cores for everyone, A + hash would be "
@@ -190,23 +193,6 @@ for store in ["disk", "tmpfs"] + rb_cells:
             e2e_notes[-1] += ("; the broker process's own CPU time: A %.2f s, B %.2f s (the rest of the broker core's "
                               "busy time is the kernel's loopback TCP work and the bench's own processes)" % (
                                   med([x[0] for x in br]), med([x[1] for x in br])))
-        if store == "tmpfs" and raw:
-            # per round: A's run with its receivers' CPU replaced by the bare
-            # receiver's (store + hash): B's end to end could not be shorter
-            fl2 = [(a_["load_cpu_busy_s"] - a_["receivers_cpu_s"] + raw[k][1]) / a_["wall_s"]
-                   for k, a_ in by[cell]["A"].items() if k in raw and 1 in raw[k] and "receivers_cpu_s" in a_]
-            e2e_notes[-1] += ("; a bare receiver (bench/rawrx.c: one TCP stream, no MQTT, 48 KiB reads, one pwritev "
-                              "per read) needs %.2f s CPU to store the 800 MiB and %.2f s to store and hash them "
-                              "(the hash in the stream: %.2f s), so B's end to end cannot go below %.2f x A "
-                              "(A's run with its receivers replaced by that, per round %.2f..%.2f)" % (
-                                  med([v[0] for v in raw.values() if 0 in v]), med([v[1] for v in raw.values() if 1 in v]),
-                                  med([v[1] - v[0] for v in raw.values() if 0 in v and 1 in v]),
-                                  med(fl2) if fl2 else float("nan"), min(fl2 or [0]), max(fl2 or [0])))
-        if store == "tmpfs" and raw50:
-            e2e_notes[-1] += ("; 50 such receivers of 16 MiB each, sharing the load core as the 50 receivers do: "
-                              "%.2f s to store, %.2f s to store and hash (the sum of their CPU times; B's 50 agents: %.2f s)" % (
-                                  med([v[0] for v in raw50.values() if 0 in v]), med([v[1] for v in raw50.values() if 1 in v]),
-                                  med([x[1] for x in rx]) if rx else float("nan")))
         dw = {r["round"]: r["secs"] for r in rows if r.get("cell") == "durable_write_800m"}
         if store == "disk" and dw:
             per = [dw[k] / by[cell]["A"][k]["wall_s"] for k in sorted(set(dw) & set(by[cell]["A"]))]

@@ -11,7 +11,8 @@
 # Also: the ACL READ check cost (bench_acl, real plugin, and its callgrind
 # instruction count), the broker's instructions per plain message bare and
 # with fwguard (callgrind), the 16 MiB rollout to 50 `fwguard device` agents vs the
-# same bytes to 50 mosquitto_sub, and the device agent's peak heap (massif).
+# same bytes to 50 mosquitto_sub (and, on tmpfs, to 50 receivers that only
+# store and hash them: the floor, F), and the device agent's peak heap (massif).
 # Results: bench/out/results.jsonl (raw), table.md, throughput.png.
 # SPDX-License-Identifier: Apache-2.0
 set -eu
@@ -133,19 +134,30 @@ cells() {
 # (/proc/stat: user+nice+system+irq+softirq) and the load core's iowait.
 # RB (optional): the agents' --read-buffer in KiB; the cell is then
 # e2e16m_50_<store>_rb<RB>k (A runs the same mosquitto_sub as ever).
+# F: the floor of any compliant receiver, on A's bare broker: 50
+# `fwg_load sink --hash` (bench/sink.c: the agent's MQTT receive path with
+# the agent's whole heap allowance as its read buffer, every byte written
+# and hashed once, nothing else), done like A when its file is full.
+# F0: the same sinks without the hash (F/F0: what the hash costs here).
 e2e() {
 	r=$1 b=$2 store=$3 rb=${4:-} n=50
 	name=e2e16m_50_$store${rb:+_rb${rb}k}
-	seq[$b]=$((seq[$b] + 1))
-	s=${seq[$b]}
+	case $b in F|F0) br=A ;; *) br=$b ;; esac    # the broker it runs on
+	hash_opt=''; [ "$b" = F ] && hash_opt=--hash
+	seq[$br]=$((seq[$br] + 1))
+	s=${seq[$br]}
 	if [ "$store" = tmpfs ]; then d=$shm/e2e-$b-$r; else d=$work/e2e-$b-$r; fi
 	mkdir -p "$d"
-	before=$(grep -c "New client connected" "$work/$b/mosquitto.log" || true)
+	before=$(grep -c "New client connected" "$work/$br/mosquitto.log" || true)
 	dev_pids=''
 	for i in $(seq 1 $n); do
 		if [ "$b" = A ]; then
 			taskset -c "$lcpu" mosquitto_sub -h 127.0.0.1 -p "${port[$b]}" -u "acme/thermo-x1/dev$i" -P "$FWG_PASSWORD" \
 				-V mqttv5 -q 1 -W 90 -N -t "fw/acme/thermo-x1/chunk/$s/#" > "$d/dev$i.bin" 2>"$d/dev$i.err" &
+		elif [ "$br" = A ]; then
+			taskset -c "$lcpu" "$FWG_LOAD" sink -p "${port[$br]}" -u "acme/thermo-x1/dev$i" -P "$FWG_PASSWORD" \
+				-t "fw/acme/thermo-x1/chunk/$s/#" --out "$d/dev$i.bin" --bytes $((256 * 65536)) \
+				${hash_opt:+"$hash_opt"} --timeout 90 > "$d/dev$i.json" 2>"$d/dev$i.err" &
 		else
 			mkdir -p "$d/dev$i"
 			echo $((s - 1)) > "$d/dev$i/installed.seq"
@@ -156,7 +168,7 @@ e2e() {
 		dev_pids="$dev_pids $!"
 	done
 	i=0
-	until [ $(($(grep -c "New client connected" "$work/$b/mosquitto.log" || true) - before)) -ge $n ]; do
+	until [ $(($(grep -c "New client connected" "$work/$br/mosquitto.log" || true) - before)) -ge $n ]; do
 		i=$((i + 1)); [ $i -lt 300 ] || { echo "bench: e2e receivers did not connect" >&2; exit 1; }
 		sleep 0.05 # bounded: 15 s
 	done
@@ -165,14 +177,14 @@ e2e() {
 	# the receivers' own CPU time (/proc/PID/schedstat: ns on a CPU) so far
 	rx0=0
 	for p in $dev_pids; do read -r t _ < "/proc/$p/schedstat"; rx0=$((rx0 + t)); done
-	read -r br0 _ < "/proc/${pid[$b]}/schedstat"   # and the broker's
+	read -r br0 _ < "/proc/${pid[$br]}/schedstat"   # and the broker's
 	st0=$(grep -E "^cpu($lcpu|$bcpu) " /proc/stat | tr '\n' ';')
 	t0=$(date +%s%N)
-	$LOAD -p "${port[$b]}" $FW --subs 0 --chunk-size 65536 --nchunks 256 --count 256 --window 16 --sequence "$s" > "$d/pub.json" &
+	$LOAD -p "${port[$br]}" $FW --subs 0 --chunk-size 65536 --nchunks 256 --count 256 --window 16 --sequence "$s" > "$d/pub.json" &
 	lpid=$!
 	# wait (bounded, 90 s) until every receiver is done; prints seconds since
 	# t0, receivers done, and the per-core busy/iowait seconds since st0
-	secs=$(python3 - "$d" "$b" $n "$s" "$t0" $((256 * 65536)) "$st0" "$lcpu" "$bcpu" "$rx0" "${pid[$b]}" "$br0" $dev_pids <<'PY'
+	secs=$(python3 - "$d" "$b" $n "$s" "$t0" $((256 * 65536)) "$st0" "$lcpu" "$bcpu" "$rx0" "${pid[$br]}" "$br0" $dev_pids <<'PY'
 import os, sys, time
 d, b, n, s, t0, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 st0, lcpu, bcpu, rx0, bpid, br0, pids = sys.argv[7], sys.argv[8], sys.argv[9], int(sys.argv[10]), sys.argv[11], int(sys.argv[12]), sys.argv[13:]
@@ -183,7 +195,7 @@ st0, lcpu, bcpu, rx0, bpid, br0, pids = sys.argv[7], sys.argv[8], sys.argv[9], i
 # checked after the timed window.
 def done(i):
     try:
-        return os.path.getsize(("%s/dev%d.bin" if b == "A" else "%s/dev%d/fw.bin") % (d, i)) >= size
+        return os.path.getsize(("%s/dev%d/fw.bin" if b == "B" else "%s/dev%d.bin") % (d, i)) >= size
     except OSError:
         return False
 left = set(range(1, n + 1))
@@ -232,6 +244,15 @@ PY
 	printf '  %-20s %s %8.3f s, %d/%d receivers complete; busy s: load core %.2f (kernel %.2f), broker core %.2f; iowait %.2f; receivers CPU %.3f s, broker %.3f s\n' \
 		"$name" "$b" "$secs" "$ok" $n "$lbusy" "$lkern" "$bbusy" "$liow" "$rxcpu" "$brcpu" >&2
 	[ "$ok" -eq $n ] || { echo "bench: e2e on $b: only $ok of $n receivers complete (files in $d)" >&2; FWG_KEEP=1; exit 1; }
+	# F's sinks hashed what they stored: the image's digest, in every report
+	if [ "$b" = F ] && ! python3 - "$d" $n <<'PY'
+import json, sys
+d, n = sys.argv[1], int(sys.argv[2])
+want = json.load(open(d + "/pub.json"))["image_sha256"]
+bad = [i for i in range(1, n + 1) if json.load(open("%s/dev%d.json" % (d, i)))["sha256"] != want]
+sys.exit("bench: e2e on F: sinks %s did not hash the image (sha256 %s)" % (bad, want) if bad else 0)
+PY
+	then FWG_KEEP=1; exit 1; fi
 	rm -rf "$d"
 }
 
@@ -269,28 +290,12 @@ PY
 			echo "  durable write of 800 MiB on the disk: $t s" >&2
 			sync ;;
 		esac
-		for store in ${BENCH_STORES:-disk tmpfs}; do for b in $order; do e2e "$r" "$b" $store; done; done
-		# the floor of the tmpfs cell's receiving side: the same 800 MiB over
-		# one TCP stream, stored (and hashed) by one bare receiver on the load
-		# core, no MQTT (bench/rawrx.c)
-		for h in "" --hash; do
-			j=$(taskset -c "$lcpu" "$FWG_LOAD" rawrx --dir "$shm" --send-cpu "$bcpu" $h)
-			echo "{\"cell\":\"rawrx_800m\",\"broker\":\"-\",\"round\":$r,${j#\{}" >> "$res"
-			# and as 50 processes of 16 MiB each, sharing the load core as the
-			# 50 receivers do (the sum of their CPU times)
-			rr_pids=''
-			for i in $(seq 1 50); do
-				mkdir -p "$shm/rr$i"
-				taskset -c "$lcpu" "$FWG_LOAD" rawrx --dir "$shm/rr$i" --files 1 --send-cpu "$bcpu" $h > "$shm/rr$i.json" &
-				rr_pids="$rr_pids $!"
-			done
-			for p in $rr_pids; do wait "$p" || { echo "bench: rawrx failed" >&2; exit 1; }; done
-			python3 - "$shm" "$r" ${h:+1} >> "$res" <<'PY'
-import json, sys
-c = [json.load(open("%s/rr%d.json" % (sys.argv[1], i)))["cpu_s"] for i in range(1, 51)]
-print('{"cell":"rawrx50_800m","broker":"-","round":%s,"hash":%d,"cpu_s":%.3f}' % (sys.argv[2], len(sys.argv) > 3, sum(c)))
-PY
-			rm -rf "$shm"/rr*
+		for store in ${BENCH_STORES:-disk tmpfs}; do
+			# on tmpfs also F and F0, F next to A (F0 F A B or B A F F0):
+			# F/A is paired as B/A is
+			o=$order
+			if [ "$store" = tmpfs ]; then if [ "$order" = "A B" ]; then o="F0 F A B"; else o="B A F F0"; fi; fi
+			for b in $o; do e2e "$r" "$b" $store; done
 		done
 		# BENCH_E2E_RB=16: the agents with another --read-buffer (KiB) as well
 		if [ -n "${BENCH_E2E_RB:-}" ]; then for b in $order; do e2e "$r" "$b" tmpfs "$BENCH_E2E_RB"; done; fi
