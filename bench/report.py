@@ -175,6 +175,19 @@ for store in ["disk", "tmpfs"] + rb_cells:
             busy("F", "load_cpu_busy_s"), 100 * busy("F", "load_cpu_busy_s") / f["B"],
             ("the same without the hash (F0) %.3f x A (%.3f..%.3f); " % (f0["paired"], f0["min"], f0["max"])) if f0 else "",
             ("B / F %.3f (%.3f..%.3f)" % (bf["paired"], bf["min"], bf["max"])) if bf else ""))
+    sides = [x for x in ("A", "F0", "F", "C", "B") if by[cell][x]]
+    if len(sides) > 2:
+        mm = lambda x, key: med([v[key] for v in by[cell][x].values() if key in v] or [float("nan")])
+        e2e_notes.append("e2e on %s, every side (medians): the receivers' CPU %s; the broker process's CPU %s (s)" % (
+            store, ", ".join("%s %.2f" % (x, mm(x, "receivers_cpu_s")) for x in sides),
+            ", ".join("%s %.2f" % (x, mm(x, "broker_cpu_s")) for x in sides)))
+    # C: the agents on the bare broker
+    c, bc, cf = ratio(cell, "wall_s", x="C"), ratio(cell, "wall_s", x="B", y="C"), ratio(cell, "wall_s", x="C", y="F")
+    if c:
+        P("| ... C: B's 50 agents on the bare broker | %.2f s | %.2f s | %.3f | %.3f (%.3f..%.3f) | - |  | - | - | - | B / C (the plugin, end to end) %s; C / F (the agent's work beyond storing and hashing) %s |" % (
+            c["A"], c["B"], c["ratio"], c["paired"], c["min"], c["max"],
+            ("%.3f (%.3f..%.3f)" % (bc["paired"], bc["min"], bc["max"])) if bc else "-",
+            ("%.3f (%.3f..%.3f)" % (cf["paired"], cf["min"], cf["max"])) if cf else "-"))
     if fl:
         e2e_notes.append("e2e on %s: one SHA-256 pass of 800 MiB on the load core = %.2f s (%.0f MB/s); A + hash = busy(A) + that = %.2f s, "
                          "i.e. %.2f x A; B minus that: %+.2f s. Unpinned, with both cores for everyone, A + hash would be "

@@ -12,7 +12,8 @@
 # instruction count), the broker's instructions per plain message bare and
 # with fwguard (callgrind), the 16 MiB rollout to 50 `fwguard device` agents vs the
 # same bytes to 50 mosquitto_sub (and, on tmpfs, to 50 receivers that only
-# store and hash them: the floor, F), and the device agent's peak heap (massif).
+# store and hash them — the floor, F — and to the agents on the bare broker,
+# C), and the device agent's peak heap (massif).
 # Results: bench/out/results.jsonl (raw), table.md, throughput.png.
 # SPDX-License-Identifier: Apache-2.0
 set -eu
@@ -139,10 +140,13 @@ cells() {
 # the agent's whole heap allowance as its read buffer, every byte written
 # and hashed once, nothing else), done like A when its file is full.
 # F0: the same sinks without the hash (F/F0: what the hash costs here).
+# BENCH_FLOOR_RB=48: the sinks' read buffer in KiB (default 128).
+# C: B's 50 agents on A's bare broker (B/C: what the plugin costs end to
+# end; C/F: what the agent does beyond storing and hashing).
 e2e() {
 	r=$1 b=$2 store=$3 rb=${4:-} n=50
 	name=e2e16m_50_$store${rb:+_rb${rb}k}
-	case $b in F|F0) br=A ;; *) br=$b ;; esac    # the broker it runs on
+	case $b in F|F0|C) br=A ;; *) br=$b ;; esac    # the broker it runs on
 	hash_opt=''; [ "$b" = F ] && hash_opt=--hash
 	seq[$br]=$((seq[$br] + 1))
 	s=${seq[$br]}
@@ -154,14 +158,14 @@ e2e() {
 		if [ "$b" = A ]; then
 			taskset -c "$lcpu" mosquitto_sub -h 127.0.0.1 -p "${port[$b]}" -u "acme/thermo-x1/dev$i" -P "$FWG_PASSWORD" \
 				-V mqttv5 -q 1 -W 90 -N -t "fw/acme/thermo-x1/chunk/$s/#" > "$d/dev$i.bin" 2>"$d/dev$i.err" &
-		elif [ "$br" = A ]; then
+		elif [ "$b" = F ] || [ "$b" = F0 ]; then
 			taskset -c "$lcpu" "$FWG_LOAD" sink -p "${port[$br]}" -u "acme/thermo-x1/dev$i" -P "$FWG_PASSWORD" \
 				-t "fw/acme/thermo-x1/chunk/$s/#" --out "$d/dev$i.bin" --bytes $((256 * 65536)) \
-				${hash_opt:+"$hash_opt"} --timeout 90 > "$d/dev$i.json" 2>"$d/dev$i.err" &
+				--rbuf $((${BENCH_FLOOR_RB:-128} * 1024)) ${hash_opt:+"$hash_opt"} --timeout 90 > "$d/dev$i.json" 2>"$d/dev$i.err" &
 		else
 			mkdir -p "$d/dev$i"
 			echo $((s - 1)) > "$d/dev$i/installed.seq"
-			taskset -c "$lcpu" "$FWG_CLI" device -h 127.0.0.1 -p "${port[$b]}" --vendor acme --model thermo-x1 \
+			taskset -c "$lcpu" "$FWG_CLI" device -h 127.0.0.1 -p "${port[$br]}" --vendor acme --model thermo-x1 \
 				--device "dev$i" --pin "$work/keys/vendor-sign.pem.pub.b64" --state-dir "$d/dev$i" \
 				--target "$d/dev$i/fw.bin" --timeout 90 ${rb:+--read-buffer $((rb * 1024))} > "$d/dev$i.log" 2>&1 &
 		fi
@@ -195,7 +199,7 @@ st0, lcpu, bcpu, rx0, bpid, br0, pids = sys.argv[7], sys.argv[8], sys.argv[9], i
 # checked after the timed window.
 def done(i):
     try:
-        return os.path.getsize(("%s/dev%d/fw.bin" if b == "B" else "%s/dev%d.bin") % (d, i)) >= size
+        return os.path.getsize(("%s/dev%d/fw.bin" if b in ("B", "C") else "%s/dev%d.bin") % (d, i)) >= size
     except OSError:
         return False
 left = set(range(1, n + 1))
@@ -204,7 +208,7 @@ while left and time.time() < end:
     left = {i for i in left if not done(i)}
     if left: time.sleep(0.01)
 wall = (time.time_ns() - t0) / 1e9
-if b == "B":
+if b in ("B", "C"):
     def recorded(i):
         try:
             return open("%s/dev%d/installed.seq" % (d, i)).read().strip() == s
@@ -291,10 +295,10 @@ PY
 			sync ;;
 		esac
 		for store in ${BENCH_STORES:-disk tmpfs}; do
-			# on tmpfs also F and F0, F next to A (F0 F A B or B A F F0):
-			# F/A is paired as B/A is
+			# on tmpfs also F0, F and C, F next to A and C next to B (F0 F
+			# A B C or C B A F F0): F/A and B/C are paired as B/A is
 			o=$order
-			if [ "$store" = tmpfs ]; then if [ "$order" = "A B" ]; then o="F0 F A B"; else o="B A F F0"; fi; fi
+			if [ "$store" = tmpfs ]; then if [ "$order" = "A B" ]; then o="F0 F A B C"; else o="C B A F F0"; fi; fi
 			for b in $o; do e2e "$r" "$b" $store; done
 		done
 		# BENCH_E2E_RB=16: the agents with another --read-buffer (KiB) as well
