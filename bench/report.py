@@ -168,10 +168,11 @@ for store in ["disk", "tmpfs"] + rb_cells:
     # broker; F0: the same without the hash
     f, f0, bf = ratio(cell, "wall_s", x="F"), ratio(cell, "wall_s", x="F0"), ratio(cell, "wall_s", x="B", y="F")
     if f:
-        over = sum(1 for k in rate(cell, "F", "wall_s") if k in rate(cell, "A", "wall_s")
-                   and rate(cell, "F", "wall_s")[k] / rate(cell, "A", "wall_s")[k] > 1.15)
-        P("| ... F, the floor: 50 receivers that only store and hash (bench/sink.c, 128 KiB reads, QoS 1) on the bare broker | %.2f s | %.2f s | %.3f | %.3f (%.3f..%.3f) | - | over 1.15 in %d of %d rounds | - | - | - | load core busy F %.2f s (%.0f%%); %s%s |" % (
-            f["A"], f["B"], f["ratio"], f["paired"], f["min"], f["max"], over, f["n"],
+        fw, aw = rate(cell, "F", "wall_s"), rate(cell, "A", "wall_s")
+        over = sum(1 for k in fw if k in aw and fw[k] / aw[k] > 1.15)
+        srb = sorted({v.get("sink_read_buffer", 131072) >> 10 for v in by[cell]["F"].values()})
+        P("| ... F, the floor: 50 receivers that only store and hash (bench/sink.c, %s KiB reads, QoS 1) on the bare broker | %.2f s | %.2f s | %.3f | %.3f (%.3f..%.3f) | - | over 1.15 in %d of %d rounds | - | - | - | load core busy F %.2f s (%.0f%%); %s%s |" % (
+            "/".join(str(x) for x in srb), f["A"], f["B"], f["ratio"], f["paired"], f["min"], f["max"], over, f["n"],
             busy("F", "load_cpu_busy_s"), 100 * busy("F", "load_cpu_busy_s") / f["B"],
             ("the same without the hash (F0) %.3f x A (%.3f..%.3f); " % (f0["paired"], f0["min"], f0["max"])) if f0 else "",
             ("B / F %.3f (%.3f..%.3f)" % (bf["paired"], bf["min"], bf["max"])) if bf else ""))

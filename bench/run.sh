@@ -148,6 +148,7 @@ e2e() {
 	name=e2e16m_50_$store${rb:+_rb${rb}k}
 	case $b in F|F0|C) br=A ;; *) br=$b ;; esac    # the broker it runs on
 	hash_opt=''; [ "$b" = F ] && hash_opt=--hash
+	sink_rb=''; case $b in F|F0) sink_rb=$((${BENCH_FLOOR_RB:-128} * 1024)) ;; esac
 	seq[$br]=$((seq[$br] + 1))
 	s=${seq[$br]}
 	if [ "$store" = tmpfs ]; then d=$shm/e2e-$b-$r; else d=$work/e2e-$b-$r; fi
@@ -161,7 +162,7 @@ e2e() {
 		elif [ "$b" = F ] || [ "$b" = F0 ]; then
 			taskset -c "$lcpu" "$FWG_LOAD" sink -p "${port[$br]}" -u "acme/thermo-x1/dev$i" -P "$FWG_PASSWORD" \
 				-t "fw/acme/thermo-x1/chunk/$s/#" --out "$d/dev$i.bin" --bytes $((256 * 65536)) \
-				--rbuf $((${BENCH_FLOOR_RB:-128} * 1024)) ${hash_opt:+"$hash_opt"} --timeout 90 > "$d/dev$i.json" 2>"$d/dev$i.err" &
+				--rbuf "$sink_rb" ${hash_opt:+"$hash_opt"} --timeout 90 > "$d/dev$i.json" 2>"$d/dev$i.err" &
 		else
 			mkdir -p "$d/dev$i"
 			echo $((s - 1)) > "$d/dev$i/installed.seq"
@@ -192,11 +193,11 @@ e2e() {
 import os, sys, time
 d, b, n, s, t0, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 st0, lcpu, bcpu, rx0, bpid, br0, pids = sys.argv[7], sys.argv[8], sys.argv[9], int(sys.argv[10]), sys.argv[11], int(sys.argv[12]), sys.argv[13:]
-# The same check on both sides, one stat per receiver still running, every
-# 10 ms (this loop shares the cores with the run): A's file has all the
-# bytes; B's target exists with all of them (the agent renames the checked
-# image into place: the install). That B also recorded the sequence is
-# checked after the timed window.
+# The same check on every side, one stat per receiver still running, every
+# 10 ms (this loop shares the cores with the run): A's (F's, F0's) file has
+# all the bytes; B's (C's) target exists with all of them (the agent renames
+# the checked image into place: the install). That B also recorded the
+# sequence is checked after the timed window.
 def done(i):
     try:
         return os.path.getsize(("%s/dev%d/fw.bin" if b in ("B", "C") else "%s/dev%d.bin") % (d, i)) >= size
@@ -244,7 +245,7 @@ PY
 	for p in $dev_pids; do wait "$p" 2>/dev/null || true; done
 	dev_pids=''
 	read -r secs ok lbusy bbusy liow lkern rxcpu brcpu <<< "$secs"
-	echo "{\"cell\":\"$name\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow,\"load_cpu_kernel_s\":$lkern,\"receivers_cpu_s\":$rxcpu,\"broker_cpu_s\":$brcpu}" >> "$res"
+	echo "{\"cell\":\"$name\",\"broker\":\"$b\",\"round\":$r,\"wall_s\":$secs,\"receivers_ok\":$ok,\"load_cpu_busy_s\":$lbusy,\"broker_cpu_busy_s\":$bbusy,\"load_cpu_iowait_s\":$liow,\"load_cpu_kernel_s\":$lkern,\"receivers_cpu_s\":$rxcpu,\"broker_cpu_s\":$brcpu${sink_rb:+,\"sink_read_buffer\":$sink_rb}}" >> "$res"
 	printf '  %-20s %s %8.3f s, %d/%d receivers complete; busy s: load core %.2f (kernel %.2f), broker core %.2f; iowait %.2f; receivers CPU %.3f s, broker %.3f s\n' \
 		"$name" "$b" "$secs" "$ok" $n "$lbusy" "$lkern" "$bbusy" "$liow" "$rxcpu" "$brcpu" >&2
 	[ "$ok" -eq $n ] || { echo "bench: e2e on $b: only $ok of $n receivers complete (files in $d)" >&2; FWG_KEEP=1; exit 1; }
