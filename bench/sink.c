@@ -49,7 +49,7 @@ void cli_err(const char *fmt, ...)
 struct sink {
 	int fd;
 	EVP_MD_CTX *md;               /* NULL: no hash */
-	uint64_t stored, queued, messages;
+	uint64_t stored, messages;
 	struct iovec iov[IOV_MAX_SINK];
 	int niov;
 	bool connack, failed;
@@ -87,7 +87,6 @@ static void on_data(void *ud, const uint8_t *p, size_t n)
 	if(s->niov == IOV_MAX_SINK) flush(s);
 	s->iov[s->niov].iov_base = (void *)p;
 	s->iov[s->niov++].iov_len = n;
-	s->queued += n;
 }
 
 static void on_consumed(void *ud) { flush(ud); }
