@@ -807,7 +807,7 @@ int main(int argc, char **argv)
 		if(bcpu0 >= 0 && bcpu1 >= 0) printf(",\"broker_cpu\":%.3f", (bcpu1 - bcpu0) / wall);
 		if(C.fw && C.pub){   /* the image's digest, for receivers' checks (bench/run.sh's sinks) */
 			char hex[2 * sizeof(F.sha) + 1];
-			for(size_t i = 0; i < sizeof(F.sha); i++) snprintf(hex + 2 * i, 3, "%02x", F.sha[i]);
+			fwg_hex_encode(F.sha, sizeof(F.sha), hex);
 			printf(",\"image_sha256\":\"%s\"", hex);
 		}
 		if(C.verify){

@@ -178,10 +178,9 @@ for store in ["disk", "tmpfs"] + rb_cells:
             ("B / F %.3f (%.3f..%.3f)" % (bf["paired"], bf["min"], bf["max"])) if bf else ""))
     sides = [x for x in ("A", "F0", "F", "C", "B") if by[cell][x]]
     if len(sides) > 2:
-        mm = lambda x, key: med([v[key] for v in by[cell][x].values() if key in v] or [float("nan")])
         e2e_notes.append("e2e on %s, every side (medians): the receivers' CPU %s; the broker process's CPU %s (s)" % (
-            store, ", ".join("%s %.2f" % (x, mm(x, "receivers_cpu_s")) for x in sides),
-            ", ".join("%s %.2f" % (x, mm(x, "broker_cpu_s")) for x in sides)))
+            store, ", ".join("%s %.2f" % (x, busy(x, "receivers_cpu_s")) for x in sides),
+            ", ".join("%s %.2f" % (x, busy(x, "broker_cpu_s")) for x in sides)))
     # C: the agents on the bare broker
     c, bc, cf = ratio(cell, "wall_s", x="C"), ratio(cell, "wall_s", x="B", y="C"), ratio(cell, "wall_s", x="C", y="F")
     if c:

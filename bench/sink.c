@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include "fwguard/codec.h"
 #include "fwg_load.h"
 #include "../tools/mqttc.h"
 
@@ -121,17 +122,21 @@ int cmd_sink(int argc, char **argv)
 		return 2;
 	}
 	struct sink s = { .fd = -1 };
-	s.fd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if(s.fd < 0){ fprintf(stderr, "fwg_load sink: cannot open '%s': %s\n", out, strerror(errno)); return 2; }
-	if(hash && ((s.md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(s.md, EVP_sha256(), NULL) != 1)){
-		fprintf(stderr, "fwg_load sink: SHA-256 unavailable\n");
-		return 2;
-	}
 	struct mqttc_cb cb = { .ud = &s, .begin = on_begin, .data = on_data, .consumed = on_consumed, .end = on_end,
 		.connack = on_connack, .suback = on_suback };
-	struct mqttc *c = mqttc_new(&o, &cb);
-	if(c == NULL) return 2;
-	int rc = 1;
+	struct mqttc *c = NULL;
+	int rc = 2;
+	s.fd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if(s.fd < 0){
+		fprintf(stderr, "fwg_load sink: cannot open '%s': %s\n", out, strerror(errno));
+		goto done;
+	}
+	if(hash && ((s.md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(s.md, EVP_sha256(), NULL) != 1)){
+		fprintf(stderr, "fwg_load sink: SHA-256 unavailable\n");
+		goto done;
+	}
+	if((c = mqttc_new(&o, &cb)) == NULL) goto done;
+	rc = 1;
 	bool asked = false;
 	double end = now_s() + timeout;
 	if(mqttc_connect(c) != 0){
@@ -155,12 +160,11 @@ int cmd_sink(int argc, char **argv)
 		goto done;
 	}
 	double cpu = cpu_s() - s.c0;
-	char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+	char hex[2 * FWG_SHA256_LEN + 1] = "";
 	if(s.md){
-		uint8_t md[EVP_MAX_MD_SIZE];
-		unsigned ml = 0;
-		EVP_DigestFinal_ex(s.md, md, &ml);
-		for(unsigned i = 0; i < ml; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		uint8_t md[FWG_SHA256_LEN];
+		EVP_DigestFinal_ex(s.md, md, NULL);
+		fwg_hex_encode(md, sizeof(md), hex);
 	}
 	printf("{\"bytes\":%llu,\"messages\":%llu,\"hash\":%d,\"sha256\":\"%s\",\"cpu_s\":%.3f}\n",
 			(unsigned long long)s.stored, (unsigned long long)s.messages, hash ? 1 : 0, hex, cpu);
@@ -173,6 +177,6 @@ int cmd_sink(int argc, char **argv)
 done:
 	mqttc_destroy(c);
 	EVP_MD_CTX_free(s.md);
-	close(s.fd);
+	if(s.fd >= 0) close(s.fd);
 	return rc;
 }
